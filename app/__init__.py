@@ -1,0 +1,107 @@
+"""The application factory: a list of register steps, no database work at import."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config, config_from_env
+
+
+def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_class or config_from_env())
+    app.config.update(overrides)
+    app.instance_path = str(Path(app.root_path).parent / "instance")
+    configure_secret_key(app)
+    configure_logging(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_hooks(app)
+    register_cli(app)
+    return app
+
+
+def configure_secret_key(app: Flask) -> None:
+    """Without SECRET_KEY, keep a random one in instance/ so sessions survive restarts."""
+    if app.config.get("SECRET_KEY"):
+        return
+    path = Path(app.instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from app import database, i18n
+    from app.accounts.throttle import throttle_from_config
+    from app.extensions import babel, csrf, db, login_manager, migrate
+
+    database.configure_engine_options(app)
+    db.init_app(app)
+    database.register_engine_events(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    app.extensions["dichtbij.throttle"] = throttle_from_config(app.config)
+
+    from app.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.api import bp as api_bp
+    from app.assets import bp as assets_bp
+    from app.extensions import csrf
+    from app.home.views import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(assets_bp)
+    csrf.exempt(api_bp)  # bearer tokens only, never the session cookie
+    app.register_blueprint(api_bp)
+
+
+def register_errors(app: Flask) -> None:
+    from app import http_errors
+
+    http_errors.register(app)
+
+
+def register_hooks(app: Flask) -> None:
+    from app import i18n, security
+
+    security.register(app)
+    i18n.register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.accounts.cli import users_cli
+    from app.demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

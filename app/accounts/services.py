@@ -1,0 +1,163 @@
+"""Account rules: registration, log-in with throttling, passwords, profile, API tokens.
+
+Services take the acting user explicitly, flush but never commit (the view commits once),
+and raise `DomainError`s with field messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.accounts.models import LANGUAGES, ROLES, ApiToken, User
+from app.accounts.throttle import Throttle
+from app.db import now_utc
+from app.errors import DomainError, Forbidden, NotFound, Throttled
+from app.extensions import db
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+TOKEN_PREFIX = "dbj_"
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+# A hash to check against when the account does not exist, so timing does not tell.
+_DUMMY_HASH = generate_password_hash("dummy-password", method="scrypt:1024:8:1")
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case the whole address: e-mail addresses are treated as case-insensitive."""
+    try:
+        info = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DomainError.on("email", _l("Enter a valid e-mail address.")) from exc
+    return info.normalized.lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError.on(field, _l("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError.on(field, _l("Use at most %(n)s characters.", n=MAX_PASSWORD_LENGTH))
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def register_user(email: str, password: str, name: str, language: str = "nl", role: str = "member") -> User:
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise DomainError.on("role", _l("Unknown role."))
+    if language not in LANGUAGES:
+        raise DomainError.on("language", _l("Choose Dutch or English."))
+    name = name.strip()
+    if not name:
+        raise DomainError.on("name", _l("Enter your name."))
+    check_password_rules(password)
+    if user_by_email(email) is not None:
+        raise DomainError.on("email", _l("An account with this e-mail address already exists."))
+    user = User(email=email, name=name, language=language, role=role, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str, address: str, throttle: Throttle, scope: str = "login") -> User:
+    """Check credentials, counting failures per account and per address.
+
+    Once either count reaches the limit, even a right password is refused until the window
+    has passed: a guesser learns nothing from the answer.
+    """
+    account_key = f"{scope}:account:{email.strip().lower()}"
+    address_key = f"{scope}:address:{address}"
+    if throttle.blocked(account_key, address_key):
+        raise Throttled(
+            str(_l("Too many failed attempts. Wait a quarter of an hour and try again.")),
+            retry_after=throttle.window,
+        )
+    user = user_by_email(email)
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not valid or not user.active:
+        throttle.hit(account_key, address_key)
+        raise DomainError({"email": [str(_l("E-mail address or password is wrong."))]})
+    throttle.reset(account_key)
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, current):
+        raise DomainError.on("current_password", _l("This is not your current password."))
+    check_password_rules(new, field="new_password")
+    user.password_hash = hash_password(new)
+    db.session.flush()
+
+
+def update_profile(user: User, name: str, language: str) -> None:
+    name = name.strip()
+    if not name:
+        raise DomainError.on("name", _l("Enter your name."))
+    if language not in LANGUAGES:
+        raise DomainError.on("language", _l("Choose Dutch or English."))
+    user.name = name
+    user.language = language
+    db.session.flush()
+
+
+def set_language(user: User, language: str) -> None:
+    if language in LANGUAGES:
+        user.language = language
+        db.session.flush()
+
+
+def _token_hash(plaintext: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is enough; no salt needed.
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def create_api_token(user: User, label: str = "") -> tuple[ApiToken, str]:
+    """Make a token; the plaintext is returned once and never stored."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user, label=label.strip()[:100], token_hash=_token_hash(plaintext), prefix=plaintext[:10]
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, plaintext
+
+
+def revoke_api_token(actor: User, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != actor.id:
+        raise NotFound()
+    if token.revoked_at is None:
+        token.revoked_at = now_utc()
+        db.session.flush()
+    return token
+
+
+def user_for_token(plaintext: str) -> User | None:
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(plaintext)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = now_utc()
+    # Written at most every few minutes: a write per API read would serialise readers on SQLite.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return token.user
+
+
+def list_users(actor: User) -> list[User]:
+    if not actor.is_admin:
+        raise Forbidden(detail=str(_l("Only administrators may see all accounts.")))
+    return list(db.session.scalars(sa.select(User).order_by(User.id)))

@@ -1,0 +1,151 @@
+"""HTML pages for accounts: register, log in/out, profile, password, API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.accounts import services
+from app.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm, TokenForm
+from app.errors import DomainError, Throttled
+from app.extensions import db
+from app.web import populate_errors, safe_next
+
+bp = Blueprint("accounts", __name__)
+
+
+def throttle():
+    return current_app.extensions["dichtbij.throttle"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.language.data = request.accept_languages.best_match(("nl", "en"), default="nl")
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(
+                form.email.data, form.password.data, form.name.data, form.language.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            populate_errors(form, exc)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome to Dichtbij, %(name)s.", name=user.name), "success")
+            return redirect(url_for("home.index"))
+    return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                form.email.data, form.password.data, request.remote_addr or "", throttle()
+            )
+        except Throttled as exc:
+            db.session.rollback()
+            response = render_template("errors/429.html", detail=exc.detail)
+            return response, 429, {"Retry-After": str(exc.retry_after)}
+        except DomainError as exc:
+            db.session.commit()  # keep the counted failure
+            populate_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("You are logged in."), "success")
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+    elif form.errors:
+        status = 422
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    if request.method == "POST":
+        logout_user()  # CSRFProtect has checked the token
+        flash(_("You are logged out."), "success")
+        return redirect(url_for("home.index"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    return render_template("accounts/logout.html")
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_profile(current_user, form.name.data, form.language.data)
+        except DomainError as exc:
+            db.session.rollback()
+            populate_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    elif form.errors:
+        status = 422
+    return render_template("accounts/profile.html", form=form), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data, form.new_password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            populate_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("accounts.profile"))
+    elif form.errors:
+        status = 422
+    return render_template("accounts/password.html", form=form), status
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = TokenForm()
+    new_token = None
+    status = 200
+    if form.validate_on_submit():
+        _token, new_token = services.create_api_token(current_user, form.label.data or "")
+        db.session.commit()
+        form = TokenForm(formdata=None)
+    elif form.errors:
+        status = 422
+    return (
+        render_template("accounts/tokens.html", form=form, new_token=new_token, tokens=current_user.tokens),
+        status,
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    services.revoke_api_token(current_user, token_id)
+    db.session.commit()
+    flash(_("The token is revoked."), "success")
+    return redirect(url_for("accounts.tokens"))
