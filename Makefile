@@ -55,7 +55,7 @@ db: setup
 
 ## After changing UI strings: update the template and both catalogues, then translate.
 extract-messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --omit-header \
 	  -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location --ignore-obsolete \
 	  --no-fuzzy-matching

@@ -48,6 +48,8 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_babel import gettext
+
     from app import database, i18n
     from app.accounts.throttle import throttle_from_config
     from app.extensions import babel, csrf, db, login_manager, migrate
@@ -61,6 +63,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
+    login_manager.login_message = i18n.N_("Log in to see this page.")
+    login_manager.localize_callback = gettext
     login_manager.session_protection = "basic"
     app.extensions["dichtbij.throttle"] = throttle_from_config(app.config)
 

@@ -9,6 +9,11 @@ from flask_login import current_user
 LANGUAGES = ("nl", "en")
 
 
+def N_(message: str) -> str:
+    """Mark a string for translation where it must stay a plain string (translated later)."""
+    return message
+
+
 def select_locale() -> str:
     if not has_request_context():  # CLI, mail workers: the caller passes a language
         return "nl"
