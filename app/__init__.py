@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import gettext
 
     from app import database, i18n
+    from app import models as _models  # noqa: F401  (every mapper registered before first use)
     from app.accounts.throttle import throttle_from_config
     from app.extensions import babel, csrf, db, login_manager, migrate
 

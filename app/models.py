@@ -1,3 +1,6 @@
 """Imports every package's models, so the metadata is complete (migrations, tests)."""
 
 from app.accounts.models import ApiToken, ThrottleHit, User  # noqa: F401
+from app.availability.models import Closure, OpeningWindow  # noqa: F401
+from app.bookings.models import Booking, BookingEvent  # noqa: F401
+from app.venues.models import Space, Venue, venue_managers  # noqa: F401

@@ -22,9 +22,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 def create_user(email: str, password: str, role: str, name: str | None, language: str) -> None:
     """Create an account."""
     try:
-        user = services.register_user(
-            email, password, name or email.split("@")[0], language=language, role=role
-        )
+        user = services.register_user(email, password, name or email.split("@")[0], language=language, role=role)
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.detail) from exc

@@ -30,6 +30,10 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(10), default="member")
     language: Mapped[str] = mapped_column(sa.String(2), default="nl")
     active: Mapped[bool] = mapped_column(default=True)
+    # Where the member starts walking from; only ever shown to the member.
+    home_label: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    home_lat: Mapped[float | None] = mapped_column(sa.Float)
+    home_lon: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     tokens: Mapped[list[ApiToken]] = relationship(

@@ -128,9 +128,7 @@ def _token_hash(plaintext: str) -> str:
 def create_api_token(user: User, label: str = "") -> tuple[ApiToken, str]:
     """Make a token; the plaintext is returned once and never stored."""
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        user=user, label=label.strip()[:100], token_hash=_token_hash(plaintext), prefix=plaintext[:10]
-    )
+    token = ApiToken(user=user, label=label.strip()[:100], token_hash=_token_hash(plaintext), prefix=plaintext[:10])
     db.session.add(token)
     db.session.flush()
     return token, plaintext
@@ -161,3 +159,32 @@ def list_users(actor: User) -> list[User]:
     if not actor.is_admin:
         raise Forbidden(detail=str(_l("Only administrators may see all accounts.")))
     return list(db.session.scalars(sa.select(User).order_by(User.id)))
+
+
+def set_home(user: User, label: str, lat: float | None, lon: float | None) -> None:
+    """Where the member walks from. Both coordinates or neither; only the member sees it."""
+    label = (label or "").strip()[:100]
+    if (lat is None) != (lon is None):
+        raise DomainError.on("home_lat" if lat is None else "home_lon", _l("Give both latitude and longitude."))
+    if lat is not None and not (-90 <= lat <= 90):
+        raise DomainError.on("home_lat", _l("Latitude is a number between -90 and 90."))
+    if lon is not None and not (-180 <= lon <= 180):
+        raise DomainError.on("home_lon", _l("Longitude is a number between -180 and 180."))
+    user.home_label, user.home_lat, user.home_lon = label, lat, lon
+    db.session.flush()
+
+
+def neighbourhoods() -> list[tuple[str, float, float]]:
+    """Neighbourhoods that have published venues, each with the centre of its venues.
+
+    Members pick one as their home location when they would rather not give coordinates.
+    """
+    from app.venues.models import Venue
+
+    rows = db.session.execute(
+        sa.select(Venue.neighbourhood, sa.func.avg(Venue.lat), sa.func.avg(Venue.lon))
+        .where(Venue.published, Venue.neighbourhood != "")
+        .group_by(Venue.neighbourhood)
+        .order_by(Venue.neighbourhood)
+    )
+    return [(name, float(lat), float(lon)) for name, lat, lon in rows]

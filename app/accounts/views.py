@@ -28,9 +28,7 @@ def register():
         form.language.data = request.accept_languages.best_match(("nl", "en"), default="nl")
     if form.validate_on_submit():
         try:
-            user = services.register_user(
-                form.email.data, form.password.data, form.name.data, form.language.data
-            )
+            user = services.register_user(form.email.data, form.password.data, form.name.data, form.language.data)
         except DomainError as exc:
             db.session.rollback()
             populate_errors(form, exc)
@@ -50,9 +48,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(
-                form.email.data, form.password.data, request.remote_addr or "", throttle()
-            )
+            user = services.authenticate(form.email.data, form.password.data, request.remote_addr or "", throttle())
         except Throttled as exc:
             db.session.rollback()
             response = render_template("errors/429.html", detail=exc.detail)

@@ -13,9 +13,18 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, DecimalField, FloatField, IntegerField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    FieldList,
+    FloatField,
+    FormField,
+    IntegerField,
+    SelectMultipleField,
+)
 
 from app.errors import DomainError
+from app.forms import flatten_errors
 
 F = TypeVar("F", bound=FlaskForm)
 
@@ -46,6 +55,10 @@ def json_body() -> dict:
 
 
 def _expected(field) -> tuple[tuple[type, ...], str]:
+    if isinstance(field, SelectMultipleField):
+        return (list,), _l("list of strings")
+    if isinstance(field, FieldList):
+        return (list,), _l("list of objects")
     if isinstance(field, BooleanField):
         return (bool,), _l("boolean (true or false)")
     if isinstance(field, IntegerField):
@@ -62,28 +75,57 @@ def form_from_json(form_cls: type[F], body: dict | None = None, **kwargs) -> tup
     and anything the form's validators refuse.
     """
     body = json_body() if body is None else body
-    form = form_cls(formdata=None, meta={"csrf": False}, **kwargs)
-    names = {name for name in form._fields if name != "csrf_token"}
-    errors: dict[str, list[str]] = {}
     data = MultiDict()
-    for key, value in body.items():
-        if key not in names:
-            errors[key] = [str(_l("Unknown field."))]
-            continue
-        if value is None:
-            continue
-        types, label = _expected(form[key])
-        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-            errors[key] = [str(_l("Must be a %(type)s.", type=label))]
-            continue
-        if isinstance(value, bool):
-            if value:
-                data[key] = "y"
-        else:
-            data[key] = str(value)
+    errors: dict[str, list[str]] = {}
+    _flatten(form_cls, body, "", data, errors)
     if errors:
         raise DomainError(errors)
     form = form_cls(formdata=data, meta={"csrf": False}, **kwargs)
     if not form.validate():
-        raise DomainError({k: [str(m) for m in v] for k, v in form.errors.items()})
+        raise DomainError(flatten_errors(form.errors))
     return form, set(body)
+
+
+def _flatten(form_cls, body: dict, prefix: str, data: MultiDict, errors: dict) -> None:
+    """JSON object → form data names (`hours-0-opens`), checking each value's JSON type."""
+    form = form_cls(formdata=None, meta={"csrf": False})
+    names = {name for name in form._fields if name != "csrf_token"}
+    for key, value in body.items():
+        label = f"{_api_prefix(prefix)}{key}"
+        if key not in names:
+            errors[label] = [str(_l("Unknown field."))]
+            continue
+        if value is None:
+            continue
+        field = form[key]
+        types, type_label = _expected(field)
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            errors[label] = [str(_l("Must be a %(type)s.", type=type_label))]
+        elif isinstance(field, FieldList):
+            sub_cls = field.unbound_field.args[0] if field.unbound_field.field_class is FormField else None
+            for i, item in enumerate(value):
+                if sub_cls is None or not isinstance(item, dict):
+                    errors[f"{label}[{i}]"] = [str(_l("Must be an object."))]
+                else:
+                    _flatten(sub_cls, item, f"{prefix}{key}-{i}-", data, errors)
+        elif isinstance(field, SelectMultipleField):
+            if not all(isinstance(v, str) for v in value):
+                errors[label] = [str(_l("Must be a %(type)s.", type=_l("list of strings")))]
+            for v in value:
+                data.add(f"{prefix}{key}", v)
+        elif isinstance(value, bool):
+            if value:
+                data[f"{prefix}{key}"] = "y"
+        else:
+            data[f"{prefix}{key}"] = str(value)
+
+
+def _api_prefix(prefix: str) -> str:
+    """`hours-0-` (form data) → `hours[0].` (API field names)."""
+    if not prefix:
+        return ""
+    parts = prefix.rstrip("-").split("-")
+    out = ""
+    for i in range(0, len(parts), 2):
+        out += f"{parts[i]}[{parts[i + 1]}]." if i + 1 < len(parts) else f"{parts[i]}."
+    return out

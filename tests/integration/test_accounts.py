@@ -128,9 +128,7 @@ def test_failed_logins_are_throttled_per_account(app, client, member, login):
     response = login(member)  # even the right password, once blocked
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "900"
-    assert "quarter of an hour" in response.get_data(as_text=True) or "kwartier" in response.get_data(
-        as_text=True
-    )
+    assert "quarter of an hour" in response.get_data(as_text=True) or "kwartier" in response.get_data(as_text=True)
 
 
 def test_failed_logins_are_throttled_per_address(app, make_user, login, client):
@@ -203,9 +201,7 @@ def test_change_password(app, client, member, login):
 def test_tokens_made_listed_and_revoked_in_the_ui(app, client, member, login):
     login(member)
     token = csrf_token(client, "/account/tokens")
-    page = client.post("/account/tokens", data={"label": "my script", "csrf_token": token}).get_data(
-        as_text=True
-    )
+    page = client.post("/account/tokens", data={"label": "my script", "csrf_token": token}).get_data(as_text=True)
     plaintext = page.split("data-token>")[1].split("<")[0]
     assert plaintext.startswith("dbj_")
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {plaintext}"}).status_code == 200

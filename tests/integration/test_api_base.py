@@ -113,18 +113,13 @@ def test_token_endpoint_issues_a_working_token(client, member):
 
 
 def test_token_endpoint_wrong_password_is_401(client, member):
-    body = assert_problem(
-        client.post("/api/v1/tokens", json={"email": member.email, "password": "nope nope"}), 401
-    )
+    body = assert_problem(client.post("/api/v1/tokens", json={"email": member.email, "password": "nope nope"}), 401)
     assert "email" in body["errors"]
 
 
 def test_token_endpoint_is_throttled(client, member):
     for _ in range(10):
-        assert (
-            client.post("/api/v1/tokens", json={"email": member.email, "password": "wrong"}).status_code
-            == 401
-        )
+        assert client.post("/api/v1/tokens", json={"email": member.email, "password": "wrong"}).status_code == 401
     response = client.post("/api/v1/tokens", json={"email": member.email, "password": member.password})
     assert_problem(response, 429)
     assert int(response.headers["Retry-After"]) > 0
@@ -155,9 +150,7 @@ BAD_BODIES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("label", "body", "content_type", "status"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES]
-)
+@pytest.mark.parametrize(("label", "body", "content_type", "status"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
 def test_bad_input_is_a_clear_4xx_and_changes_nothing(app, client, member, label, body, content_type, status):
     response = client.post("/api/v1/tokens", data=body, content_type=content_type)
     problem = assert_problem(response, status)

@@ -38,9 +38,7 @@ def test_users_create_refuses_bad_input(app, runner):
     assert result.exit_code != 0
     result = runner.invoke(args=["users", "create", "a@example.org", "--password", "short"])
     assert result.exit_code != 0
-    result = runner.invoke(
-        args=["users", "create", "a@example.org", "--password", "long enough", "--role", "boss"]
-    )
+    result = runner.invoke(args=["users", "create", "a@example.org", "--password", "long enough", "--role", "boss"])
     assert result.exit_code != 0
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0

@@ -1,0 +1,72 @@
+"""JSON shapes of the API's objects. Times carry the venue's UTC offset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from app.accounts.models import User
+from app.availability.models import Closure, OpeningWindow
+from app.venues.models import Space, Venue
+
+
+def instant(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).isoformat()
+
+
+def venue_json(venue: Venue, actor: User | None = None) -> dict:
+    return {
+        "id": venue.id,
+        "name": venue.name,
+        "kind": venue.kind,
+        "address": venue.address,
+        "postcode": venue.postcode,
+        "city": venue.city,
+        "neighbourhood": venue.neighbourhood,
+        "lat": venue.lat,
+        "lon": venue.lon,
+        "timezone": venue.timezone,
+        "description": venue.description,
+        "contact": venue.contact,
+        "amenities": list(venue.amenities or []),
+        "published": venue.published,
+    }
+
+
+def space_json(space: Space, actor: User | None = None) -> dict:
+    return {
+        "id": space.id,
+        "venue_id": space.venue_id,
+        "name": space.name,
+        "description": space.description,
+        "capacity": space.capacity,
+        "mode": space.mode,
+        "slot_minutes": space.slot_minutes,
+        "min_minutes": space.min_minutes,
+        "max_minutes": space.max_minutes,
+        "lead_minutes": space.lead_minutes,
+        "horizon_days": space.horizon_days,
+        "buffer_minutes": space.buffer_minutes,
+        "requires_approval": space.requires_approval,
+        "cancel_hours": space.cancel_hours,
+        "price_per_hour_cents": space.price_per_hour_cents,
+        "amenities": list(space.amenities or []),
+    }
+
+
+def window_json(window: OpeningWindow) -> dict:
+    return {
+        "weekday": window.weekday,
+        "opens": window.opens.strftime("%H:%M"),
+        "closes": window.closes.strftime("%H:%M"),
+    }
+
+
+def closure_json(closure: Closure) -> dict:
+    zone = closure.space.venue.zone
+    return {
+        "id": closure.id,
+        "start": instant(closure.start, zone),
+        "end": instant(closure.end, zone),
+        "reason": closure.reason,
+    }

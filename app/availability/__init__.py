@@ -1,0 +1,1 @@
+"""Availability: opening windows, closures, and the pure rules that turn them into free time."""
