@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
 from app.availability import rules
@@ -94,7 +94,8 @@ def seats_needed(space: Space, query: SearchQuery) -> int:
 
 
 def search(actor: User | None, query: SearchQuery, now: datetime) -> list[VenueHit]:
-    stmt = visible_venues_query(actor).options(selectinload(Venue.spaces), selectinload(Venue.managers))
+    # One query for venues and their spaces, whatever their number (selectin would batch by 500).
+    stmt = visible_venues_query(actor).options(joinedload(Venue.spaces))
     if query.near is not None:
         lat, lon = query.near
         dlat = query.radius_km / KM_PER_DEGREE_LAT
@@ -103,7 +104,7 @@ def search(actor: User | None, query: SearchQuery, now: datetime) -> list[VenueH
     if query.kind:
         stmt = stmt.where(Venue.kind == query.kind)
     hits: list[VenueHit] = []
-    for venue in db.session.scalars(stmt):
+    for venue in db.session.scalars(stmt).unique():
         distance = distance_km(query.near, (venue.lat, venue.lon)) if query.near else None
         if distance is not None and distance > query.radius_km:
             continue

@@ -129,7 +129,11 @@ def test_bad_bearer_tokens_are_throttled_per_address(client, member, make_token)
     good = make_token(member)
     for i in range(10):
         assert client.get("/api/v1/me", headers=bearer(f"dbj_guess{i}")).status_code == 401
-    assert_problem(client.get("/api/v1/me", headers=bearer(good)), 429)
+    response = client.get("/api/v1/me", headers=bearer("dbj_guess11"))
+    assert_problem(response, 429)
+    assert int(response.headers["Retry-After"]) == 900
+    # Guessing is stopped; a real token still works.
+    assert client.get("/api/v1/me", headers=bearer(good)).status_code == 200
 
 
 BAD_BODIES = [

@@ -1,0 +1,498 @@
+"""The venues API: venues, spaces, hours, closures, availability, search, access rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from app.availability.models import Closure, OpeningWindow
+from app.extensions import db
+from app.venues.models import Space, Venue
+from tests.factories import LOMBOK, make_space, make_venue, venue_values
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+@pytest.fixture
+def mh(manager, make_token):
+    """Headers of the manager."""
+    return bearer(make_token(manager))
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    """Freeze the clock the API uses: Monday 2026-11-30 08:00 UTC."""
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    import app.api.venues as api_venues
+
+    monkeypatch.setattr(api_venues, "now_utc", lambda: now)
+    return now
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+# -- venues ------------------------------------------------------------------------------------
+
+
+def test_manager_creates_venue_and_becomes_its_manager(app, client, manager, mh):
+    response = client.post("/api/v1/venues", json=venue_values(amenities=["wifi", "coffee", "wifi"]), headers=mh)
+    assert response.status_code == 201
+    body = response.json
+    assert body["name"] == "Buurthuis De Pijler"
+    assert body["timezone"] == "Europe/Amsterdam"
+    assert body["amenities"] == ["coffee", "wifi"]
+    assert set(body) == {
+        "id",
+        "name",
+        "kind",
+        "address",
+        "postcode",
+        "city",
+        "neighbourhood",
+        "lat",
+        "lon",
+        "timezone",
+        "description",
+        "contact",
+        "amenities",
+        "published",
+    }
+    with app.app_context():
+        venue = db.session.get(Venue, body["id"])
+        assert [m.id for m in venue.managers] == [manager.id]
+
+
+def test_member_may_not_create_venues(app, client, member, make_token):
+    response = client.post("/api/v1/venues", json=venue_values(), headers=bearer(make_token(member)))
+    assert response.status_code == 403
+    assert count(app, Venue) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kind", "castle"),
+        ("lat", 91),
+        ("lon", -181),
+        ("timezone", "Mars/Olympus"),
+        ("amenities", ["sauna"]),
+        ("name", ""),
+        ("name", "x" * 121),
+        ("lat", "52.1"),
+        ("published", "yes"),
+        ("amenities", "wifi"),
+        ("city", None),
+    ],
+)
+def test_bad_venue_fields_are_422_naming_the_field(app, client, mh, field, value):
+    body = venue_values(**{field: value})
+    if value is None:
+        del body[field]
+    response = client.post("/api/v1/venues", json=body, headers=mh)
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+    assert count(app, Venue) == 0
+
+
+def test_patch_venue_changes_only_what_is_given(app, client, mh):
+    vid = client.post("/api/v1/venues", json=venue_values(), headers=mh).json["id"]
+    response = client.patch(f"/api/v1/venues/{vid}", json={"name": "De Pijler", "published": False}, headers=mh)
+    assert response.status_code == 200
+    assert (response.json["name"], response.json["published"], response.json["city"]) == ("De Pijler", False, "Utrecht")
+    response = client.patch(f"/api/v1/venues/{vid}", json={"lat": 100}, headers=mh)
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.get(Venue, vid).lat == LOMBOK[0]
+
+
+def test_visibility_404_and_403(app, client, make_user, make_token, manager, mh):
+    public = client.post("/api/v1/venues", json=venue_values(), headers=mh).json["id"]
+    hidden = client.post("/api/v1/venues", json=venue_values(name="Nog dicht", published=False), headers=mh).json["id"]
+    other = bearer(make_token(make_user("manager")))
+    member = bearer(make_token(make_user("member")))
+    admin = bearer(make_token(make_user("admin")))
+    assert client.get(f"/api/v1/venues/{public}", headers=member).status_code == 200
+    assert client.get(f"/api/v1/venues/{hidden}", headers=member).status_code == 404
+    assert client.get(f"/api/v1/venues/{hidden}", headers=other).status_code == 404
+    assert client.get(f"/api/v1/venues/{hidden}", headers=admin).status_code == 200
+    assert client.patch(f"/api/v1/venues/{public}", json={"name": "X"}, headers=other).status_code == 403
+    assert client.patch(f"/api/v1/venues/{hidden}", json={"name": "X"}, headers=other).status_code == 404
+    assert client.delete(f"/api/v1/venues/{public}", headers=member).status_code == 403
+    assert client.patch(f"/api/v1/venues/{public}", json={"name": "Door admin"}, headers=admin).status_code == 200
+    assert client.get("/api/v1/venues/999999", headers=member).status_code == 404
+
+
+def test_add_manager_and_delete_venue(app, client, make_user, make_token, mh):
+    vid = client.post("/api/v1/venues", json=venue_values(published=False), headers=mh).json["id"]
+    marja = make_user("member", email="marja@example.org")
+    response = client.post(f"/api/v1/venues/{vid}/managers", json={"email": "MARJA@example.org"}, headers=mh)
+    assert response.status_code == 201
+    assert response.json["user_id"] == marja.id
+    marja_headers = bearer(make_token(marja))
+    assert client.get(f"/api/v1/venues/{vid}", headers=marja_headers).status_code == 200
+    response = client.post(f"/api/v1/venues/{vid}/managers", json={"email": "nobody@example.org"}, headers=mh)
+    assert response.status_code == 422
+    assert "email" in response.json["errors"]
+    assert client.delete(f"/api/v1/venues/{vid}", headers=marja_headers).status_code == 204
+    assert count(app, Venue) == 0
+
+
+# -- spaces, hours, closures -------------------------------------------------------------------
+
+
+def test_space_lifecycle(app, client, mh):
+    vid = client.post("/api/v1/venues", json=venue_values(), headers=mh).json["id"]
+    response = client.post(
+        f"/api/v1/venues/{vid}/spaces", json={"name": "Achterhoek", "capacity": 8, "mode": "seats"}, headers=mh
+    )
+    assert response.status_code == 201
+    space = response.json
+    assert (space["venue_id"], space["capacity"], space["mode"], space["slot_minutes"]) == (vid, 8, "seats", 30)
+    assert set(space) == {
+        "id",
+        "venue_id",
+        "name",
+        "description",
+        "capacity",
+        "mode",
+        "slot_minutes",
+        "min_minutes",
+        "max_minutes",
+        "lead_minutes",
+        "horizon_days",
+        "buffer_minutes",
+        "requires_approval",
+        "cancel_hours",
+        "price_per_hour_cents",
+        "amenities",
+    }
+    sid = space["id"]
+    response = client.patch(
+        f"/api/v1/spaces/{sid}", json={"requires_approval": True, "price_per_hour_cents": 1250}, headers=mh
+    )
+    assert (response.json["requires_approval"], response.json["price_per_hour_cents"]) == (True, 1250)
+    assert response.json["capacity"] == 8
+    assert client.get(f"/api/v1/spaces/{sid}", headers=mh).json["name"] == "Achterhoek"
+    assert client.delete(f"/api/v1/spaces/{sid}", headers=mh).status_code == 204
+    assert client.get(f"/api/v1/spaces/{sid}", headers=mh).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fields", "error_field"),
+    [
+        ({"capacity": 0}, "capacity"),
+        ({"mode": "tent"}, "mode"),
+        ({"slot_minutes": 7}, "slot_minutes"),
+        ({"min_minutes": 45}, "min_minutes"),
+        ({"min_minutes": 120, "max_minutes": 60}, "max_minutes"),
+        ({"capacity": 2.5}, "capacity"),
+        ({"capacity": True}, "capacity"),
+        ({"horizon_days": 0}, "horizon_days"),
+    ],
+)
+def test_bad_space_fields(app, client, mh, fields, error_field):
+    vid = client.post("/api/v1/venues", json=venue_values(), headers=mh).json["id"]
+    response = client.post(f"/api/v1/venues/{vid}/spaces", json={"name": "Zaal", **fields}, headers=mh)
+    assert response.status_code == 422, response.json
+    assert error_field in response.json["errors"]
+    assert count(app, Space) == 0
+
+
+def test_hours_put_and_get(app, client, manager, mh):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid, hours=None)
+    hours = [
+        {"weekday": 0, "opens": "09:00", "closes": "12:00"},
+        {"weekday": 0, "opens": "13:00", "closes": "17:00"},
+        {"weekday": 4, "opens": "08:30", "closes": "12:00"},
+    ]
+    response = client.put(f"/api/v1/spaces/{sid}/hours", json={"hours": hours}, headers=mh)
+    assert response.status_code == 200
+    assert response.json == {"space_id": sid, "timezone": "Europe/Amsterdam", "hours": hours}
+    assert client.get(f"/api/v1/spaces/{sid}/hours", headers=mh).json["hours"] == hours
+
+
+@pytest.mark.parametrize(
+    ("hours", "error_field"),
+    [
+        ([{"weekday": 7, "opens": "09:00", "closes": "17:00"}], "hours[0].weekday"),
+        ([{"weekday": 0, "opens": "17:00", "closes": "09:00"}], "hours[0].closes"),
+        (
+            [{"weekday": 0, "opens": "09:00", "closes": "13:00"}, {"weekday": 0, "opens": "12:00", "closes": "17:00"}],
+            "hours[1].opens",
+        ),
+        ([{"weekday": 0, "opens": "9 uur", "closes": "17:00"}], "hours[0].opens"),
+        ([{"weekday": "0", "opens": "09:00", "closes": "17:00"}], "hours[0].weekday"),
+        ([{"weekday": 0, "opens": "09:00"}], "hours[0].closes"),
+        (["09:00-17:00"], "hours[0]"),
+        ("09:00-17:00", "hours"),
+    ],
+)
+def test_bad_hours_change_nothing(app, client, manager, mh, hours, error_field):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid)
+    response = client.put(f"/api/v1/spaces/{sid}/hours", json={"hours": hours}, headers=mh)
+    assert response.status_code == 422, response.json
+    assert error_field in response.json["errors"]
+    assert count(app, OpeningWindow) == 5
+
+
+def test_closures_whole_days_and_times(app, client, manager, mh):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid)
+    response = client.post(
+        f"/api/v1/spaces/{sid}/closures",
+        json={"start": "2026-12-24", "end": "2026-12-26", "reason": "Kerst"},
+        headers=mh,
+    )
+    assert response.status_code == 201
+    assert response.json["start"] == "2026-12-24T00:00:00+01:00"
+    assert response.json["end"] == "2026-12-27T00:00:00+01:00"
+    response = client.post(
+        f"/api/v1/spaces/{sid}/closures", json={"start": "2027-03-28T10:00:00Z", "end": "2027-03-28T14:00"}, headers=mh
+    )
+    assert response.status_code == 201
+    # An instant given in UTC, a local time without offset: both shown with the summer offset.
+    assert (response.json["start"], response.json["end"]) == ("2027-03-28T12:00:00+02:00", "2027-03-28T14:00:00+02:00")
+    listed = client.get(f"/api/v1/spaces/{sid}/closures", headers=mh).json["closures"]
+    assert [c["reason"] for c in listed] == ["Kerst", ""]
+    assert client.delete(f"/api/v1/closures/{listed[0]['id']}", headers=mh).status_code == 204
+    assert count(app, Closure) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "error_field"),
+    [
+        ({"start": "2027-03-28T02:30", "end": "2027-03-28T05:00"}, "start"),  # in the DST gap
+        ({"start": "2026-12-24T10:00", "end": "2026-12-24T09:00"}, "end"),
+        ({"start": "kerst", "end": "2026-12-26"}, "start"),
+        ({"start": "2026-12-24"}, "end"),
+        ({"start": "2026-12-24", "end": "2026-12-25", "reason": "x" * 201}, "reason"),
+    ],
+)
+def test_bad_closures(app, client, manager, mh, body, error_field):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid)
+    response = client.post(f"/api/v1/spaces/{sid}/closures", json=body, headers=mh)
+    assert response.status_code == 422
+    assert error_field in response.json["errors"]
+    assert count(app, Closure) == 0
+
+
+def test_other_managers_cannot_touch_hours_or_closures(app, client, manager, make_user, make_token):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid)
+    other = bearer(make_token(make_user("manager")))
+    assert client.put(f"/api/v1/spaces/{sid}/hours", json={"hours": []}, headers=other).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/spaces/{sid}/closures", json={"start": "2026-12-24", "end": "2026-12-24"}, headers=other
+        ).status_code
+        == 403
+    )
+    assert count(app, OpeningWindow) == 5
+
+
+# -- availability --------------------------------------------------------------------------------
+
+
+def test_availability_in_local_time_with_closure(app, client, manager, mh, frozen_now):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid)
+    client.post(
+        f"/api/v1/spaces/{sid}/closures", json={"start": "2026-12-02T12:00", "end": "2026-12-02T14:00"}, headers=mh
+    )
+    response = client.get(f"/api/v1/spaces/{sid}/availability?from=2026-12-01&to=2026-12-02", headers=mh)
+    assert response.status_code == 200
+    assert response.json == {
+        "space_id": sid,
+        "timezone": "Europe/Amsterdam",
+        "free": [
+            {"start": "2026-12-01T09:00:00+01:00", "end": "2026-12-01T17:00:00+01:00", "seats": 12},
+            {"start": "2026-12-02T09:00:00+01:00", "end": "2026-12-02T12:00:00+01:00", "seats": 12},
+            {"start": "2026-12-02T14:00:00+01:00", "end": "2026-12-02T17:00:00+01:00", "seats": 12},
+        ],
+    }
+
+
+def test_availability_on_dst_days(app, client, manager, mh, monkeypatch):
+    import app.api.venues as api_venues
+
+    monkeypatch.setattr(api_venues, "now_utc", lambda: datetime(2027, 3, 1, tzinfo=UTC))
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid, hours="daily", horizon_days=730)
+    client.put(
+        f"/api/v1/spaces/{sid}/hours", json={"hours": [{"weekday": 6, "opens": "09:00", "closes": "17:00"}]}, headers=mh
+    )
+    free = client.get(f"/api/v1/spaces/{sid}/availability?from=2027-03-28&to=2027-03-28", headers=mh).json["free"]
+    assert free == [{"start": "2027-03-28T09:00:00+02:00", "end": "2027-03-28T17:00:00+02:00", "seats": 12}]
+    free = client.get(f"/api/v1/spaces/{sid}/availability?from=2027-10-31&to=2027-10-31", headers=mh).json["free"]
+    assert free == [{"start": "2027-10-31T09:00:00+01:00", "end": "2027-10-31T17:00:00+01:00", "seats": 12}]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "from=2026-12-01",
+        "from=2026-12-01&to=2027-03-01",
+        "from=2026-12-05&to=2026-12-01",
+        "from=1-12-2026&to=2026-12-02",
+        "from=2026-02-30&to=2026-03-01",
+    ],
+)
+def test_availability_bad_ranges(app, client, manager, mh, query):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid)
+    response = client.get(f"/api/v1/spaces/{sid}/availability?{query}", headers=mh)
+    assert response.status_code == 422
+    assert response.json["errors"]
+
+
+# -- search --------------------------------------------------------------------------------------
+
+
+def test_search_sorted_by_distance_with_walking_time(app, client, manager, member, make_token, frozen_now):
+    near = make_venue(app, manager.id, name="Dichtbij", lat=52.0940, lon=5.1010)
+    far = make_venue(app, manager.id, name="Verder weg", lat=52.1100, lon=5.1300, kind="library")
+    amsterdam = make_venue(app, manager.id, name="Amsterdam", lat=52.37, lon=4.89)
+    make_venue(app, manager.id, name="Zonder ruimtes", lat=52.0941, lon=5.1011)  # nothing to book: not listed
+    for vid in (near, far, amsterdam):
+        make_space(app, manager.id, vid)
+    headers = bearer(make_token(member))
+    response = client.get(f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}", headers=headers)
+    assert response.status_code == 200
+    found = response.json["venues"]
+    assert [v["name"] for v in found] == ["Dichtbij", "Verder weg"]
+    assert found[0]["distance_km"] < found[1]["distance_km"] < 5
+    assert found[0]["walking_minutes"] == 1
+    assert 35 <= found[1]["walking_minutes"] <= 50  # 2.7 km, 1.25 detour, 4.8 km/h
+    assert len(found[0]["spaces"]) == 1
+    response = client.get(f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&kind=library", headers=headers)
+    assert [v["name"] for v in response.json["venues"]] == ["Verder weg"]
+    response = client.get(f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&radius_km=50", headers=headers)
+    assert [v["name"] for v in response.json["venues"]] == ["Dichtbij", "Verder weg", "Amsterdam"]
+
+
+def test_search_uses_home_location(app, client, manager, member, make_token):
+    make_space(app, manager.id, make_venue(app, manager.id, name="Om de hoek"))
+    from app.accounts.models import User
+    from app.accounts.services import set_home
+
+    with app.app_context():
+        set_home(db.session.get(User, member.id), "Lombok", *LOMBOK)
+        db.session.commit()
+    found = client.get("/api/v1/venues", headers=bearer(make_token(member))).json["venues"]
+    assert [(v["name"], v["walking_minutes"]) for v in found] == [("Om de hoek", 1)]
+
+
+def test_search_filters_amenities_seats_and_free_window(app, client, manager, member, make_token, frozen_now):
+    cafe = make_venue(app, manager.id, name="Café", kind="cafe", amenities=["wifi", "coffee"])
+    hall = make_venue(app, manager.id, name="Zaal", amenities=[])
+    make_space(app, manager.id, cafe, name="Hoek", capacity=8, mode="seats", amenities=["quiet"])
+    hall_space = make_space(app, manager.id, hall, name="Grote zaal", capacity=30, amenities=["projector"])
+    headers = bearer(make_token(member))
+    base = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}"
+
+    def names(query):
+        response = client.get(base + query, headers=headers)
+        assert response.status_code == 200, response.json
+        return [v["name"] for v in response.json["venues"]]
+
+    assert names("&amenity=wifi&amenity=quiet") == ["Café"]  # venue wifi + space quiet
+    assert names("&amenity=projector") == ["Zaal"]
+    assert names("&seats=12") == ["Zaal"]
+    # Tuesday 09:00-12:00 local: both open.
+    assert sorted(names("&free_from=2026-12-01T09:00&free_to=2026-12-01T12:00")) == ["Café", "Zaal"]
+    # Saturday: both closed.
+    assert names("&free_from=2026-12-05T09:00&free_to=2026-12-05T12:00") == []
+    # Same window with an offset.
+    assert sorted(names("&free_from=2026-12-01T08:00:00Z&free_to=2026-12-01T11:00:00Z")) == ["Café", "Zaal"]
+    # The hall closes 12:00-13:00 that day: not free for 11-14, the café still is.
+    mh = bearer(make_token(manager))
+    client.post(
+        f"/api/v1/spaces/{hall_space}/closures",
+        json={"start": "2026-12-01T12:00", "end": "2026-12-01T13:00"},
+        headers=mh,
+    )
+    assert names("&free_from=2026-12-01T11:00&free_to=2026-12-01T14:00") == ["Café"]
+    # Until 17:30 is past closing time.
+    assert names("&free_from=2026-12-01T15:00&free_to=2026-12-01T17:30") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "error_field"),
+    [
+        ("near=52.1", "near"),
+        ("near=abc,def", "near"),
+        ("near=91,5", "near"),
+        ("radius_km=-1", "radius_km"),
+        ("radius_km=1000", "radius_km"),
+        ("seats=0", "seats"),
+        ("seats=veel", "seats"),
+        ("kind=castle", "kind"),
+        ("amenity=sauna", "amenity"),
+        ("free_from=2026-12-01T09:00", "free_to"),
+        ("free_from=2026-12-01T12:00&free_to=2026-12-01T09:00", "free_to"),
+        ("free_from=2026-12-01T09:00&free_to=2026-12-31T09:00", "free_to"),
+        ("free_from=2027-03-28T02:30&free_to=2027-03-28T05:00", "free_from"),
+        ("free_from=morgen&free_to=2026-12-01T09:00", "free_from"),
+    ],
+)
+def test_search_bad_input(client, member, make_token, query, error_field):
+    response = client.get(f"/api/v1/venues?{query}", headers=bearer(make_token(member)))
+    assert response.status_code == 422
+    assert error_field in response.json["errors"]
+
+
+def test_search_hides_unpublished_venues_from_members(app, client, manager, mh, member, make_token):
+    make_space(app, manager.id, make_venue(app, manager.id, name="Open"))
+    make_space(app, manager.id, make_venue(app, manager.id, name="Dicht", published=False))
+    query = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}"
+    assert [v["name"] for v in client.get(query, headers=bearer(make_token(member))).json["venues"]] == ["Open"]
+    assert sorted(v["name"] for v in client.get(query, headers=mh).json["venues"]) == ["Dicht", "Open"]
+
+
+def test_search_over_many_venues_uses_a_fixed_number_of_queries(app, client, manager, member, make_token, frozen_now):
+    from sqlalchemy import event
+
+    for i in range(1000):
+        vid = make_venue(
+            app,
+            manager.id,
+            name=f"Venue {i:04d}",
+            lat=LOMBOK[0] + (i % 40) * 0.0005,
+            lon=LOMBOK[1] + (i // 40) * 0.0005,
+        )
+        make_space(app, manager.id, vid, hours="weekdays" if i % 2 else None)
+    headers = bearer(make_token(member))
+    statements = []
+
+    def count_statement(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count_statement)
+    try:
+        response = client.get(
+            f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&free_from=2026-12-01T09:00&free_to=2026-12-01T12:00",
+            headers=headers,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count_statement)
+    assert response.status_code == 200
+    assert len(response.json["venues"]) == 500  # the half with opening hours
+    assert len(statements) <= 12, "\n".join(s.split("\n")[0][:100] for s in statements)
