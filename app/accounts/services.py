@@ -146,7 +146,9 @@ def revoke_api_token(actor: User, token_id: int) -> ApiToken:
 
 
 def user_for_token(plaintext: str) -> User | None:
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(plaintext)))
+    token = db.session.scalar(
+        sa.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _token_hash(plaintext))
+    )
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = now_utc()

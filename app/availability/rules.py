@@ -224,7 +224,7 @@ def slots(free: Sequence[Free], slot_minutes: int, tz: ZoneInfo) -> list[Free]:
                 continue
             while run[k][1] <= begin:
                 k += 1
-            seats = min(n for s, _, n in run[k:] if s < finish)
+            seats = run[k][2]
             out.append(Free(begin.astimezone(tz), finish.astimezone(tz), seats))
             last_end = finish
     return out
