@@ -2,5 +2,5 @@
 
 from app.accounts.models import ApiToken, ThrottleHit, User  # noqa: F401
 from app.availability.models import Closure, OpeningWindow  # noqa: F401
-from app.bookings.models import Booking, BookingEvent  # noqa: F401
+from app.bookings.models import Booking, BookingEvent, IdempotencyKey  # noqa: F401
 from app.venues.models import Space, Venue, venue_managers  # noqa: F401

@@ -83,3 +83,22 @@ class BookingEvent(db.Model):
 
     booking: Mapped[Booking] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class IdempotencyKey(db.Model):
+    """A client's `Idempotency-Key` for a booking request, with the first answer it got.
+
+    Written in the same transaction as the bookings it made, so a retry after a lost answer
+    returns that answer and books nothing more.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_id_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(200))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)

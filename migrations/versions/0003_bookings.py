@@ -98,6 +98,23 @@ def upgrade():
     )
     with op.batch_alter_table("booking_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_booking_events_booking_id"), ["booking_id"], unique=False)
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_idempotency_keys_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
+        sa.UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_id_key"),
+    )
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_idempotency_keys_created_at"), ["created_at"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
         op.execute(EXCLUDE_WHOLE_OVERLAP)
@@ -106,6 +123,9 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE bookings DROP CONSTRAINT IF EXISTS ex_bookings_whole_overlap")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_keys_created_at"))
+    op.drop_table("idempotency_keys")
 
     with op.batch_alter_table("booking_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_booking_events_booking_id"))
