@@ -21,6 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -225,6 +226,10 @@ def slots(free: Sequence[Free], slot_minutes: int, tz: ZoneInfo) -> list[Free]:
             while run[k][1] <= begin:
                 k += 1
             seats = run[k][2]
+            for piece_start, _, piece_seats in islice(run, k + 1, None):
+                if piece_start >= finish:
+                    break
+                seats = min(seats, piece_seats)
             out.append(Free(begin.astimezone(tz), finish.astimezone(tz), seats))
             last_end = finish
     return out

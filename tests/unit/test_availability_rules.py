@@ -362,6 +362,28 @@ def test_slots_on_dst_days_are_real_minutes_long(day, slot, expected):
     assert {s.end.astimezone(UTC) - s.start.astimezone(UTC) for s in result} == {timedelta(minutes=slot)}
 
 
+def test_slots_find_grid_points_in_the_repeated_hour():
+    # Free time starts at 02:45 CEST; the clocks then show 02:00 again, which is on the grid.
+    result = slots(free(day=AUTUMN, windows=[Window(6, time(2, 45), time(6))]), 60, AMS)
+    assert [s.start.isoformat(timespec="minutes")[11:] for s in result] == [
+        "02:00+01:00",
+        "03:00+01:00",
+        "04:00+01:00",
+        "05:00+01:00",
+    ]
+
+
+def test_slots_before_a_close_in_the_repeated_hour_include_both_passes():
+    result = slots(free(day=AUTUMN, windows=[Window(6, time(1), time(2, 45))]), 30, AMS)
+    assert [s.start.isoformat(timespec="minutes")[11:] for s in result] == [
+        "01:00+02:00",
+        "01:30+02:00",
+        "02:00+02:00",
+        "02:30+02:00",
+        "02:00+01:00",
+    ]
+
+
 def test_slot_across_a_seat_change_carries_the_fewest_seats():
     busy = [Busy(local(MONDAY, 9, 30), local(MONDAY, 10), 3), Busy(local(MONDAY, 10, 30), local(MONDAY, 11), 1)]
     result = slots(free(windows=[Window(0, time(9), time(12))], busy=busy, capacity=8), 60, AMS)
