@@ -9,14 +9,14 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import Config, config_from_env
+from config import INSTANCE_DIR, Config, config_from_env
 
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
-    app.instance_path = str(Path(app.root_path).parent / "instance")
+    app.instance_path = str(INSTANCE_DIR)
     configure_secret_key(app)
     configure_logging(app)
     if app.config["PROXY_FIX_X_FOR"]:
@@ -81,12 +81,16 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.api import bp as api_bp
     from app.assets import bp as assets_bp
+    from app.availability.views import bp as availability_bp
     from app.extensions import csrf
     from app.home.views import bp as home_bp
+    from app.venues.views import bp as venues_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(assets_bp)
+    app.register_blueprint(venues_bp)
+    app.register_blueprint(availability_bp)
     csrf.exempt(api_bp)  # bearer tokens only, never the session cookie
     app.register_blueprint(api_bp)
 

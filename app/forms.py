@@ -30,3 +30,8 @@ def flatten_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
                 if isinstance(entry, dict) and entry:
                     flat.update(flatten_errors(entry, f"{key}[{i}]."))
     return flat
+
+
+def form_errors(form) -> dict[str, list[str]]:
+    """A form's errors under the names clients use (`from`, not the attribute `from_`)."""
+    return flatten_errors({field.short_name: field.errors for field in form if field.errors})

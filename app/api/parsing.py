@@ -24,7 +24,7 @@ from wtforms import (
 )
 
 from app.errors import DomainError
-from app.forms import flatten_errors
+from app.forms import form_errors
 
 F = TypeVar("F", bound=FlaskForm)
 
@@ -59,6 +59,8 @@ def _expected(field) -> tuple[tuple[type, ...], str]:
         return (list,), _l("list of strings")
     if isinstance(field, FieldList):
         return (list,), _l("list of objects")
+    if isinstance(field, FormField):
+        return (dict,), _l("object")
     if isinstance(field, BooleanField):
         return (bool,), _l("boolean (true or false)")
     if isinstance(field, IntegerField):
@@ -82,22 +84,23 @@ def form_from_json(form_cls: type[F], body: dict | None = None, **kwargs) -> tup
         raise DomainError(errors)
     form = form_cls(formdata=data, meta={"csrf": False}, **kwargs)
     if not form.validate():
-        raise DomainError(flatten_errors(form.errors))
+        raise DomainError(form_errors(form))
     return form, set(body)
 
 
 def _flatten(form_cls, body: dict, prefix: str, data: MultiDict, errors: dict) -> None:
     """JSON object → form data names (`hours-0-opens`), checking each value's JSON type."""
     form = form_cls(formdata=None, meta={"csrf": False})
-    names = {name for name in form._fields if name != "csrf_token"}
+    # JSON uses each field's public name (`from`, even when the attribute is `from_`).
+    fields = {field.short_name: field for field in form if field.short_name != "csrf_token"}
     for key, value in body.items():
         label = f"{_api_prefix(prefix)}{key}"
-        if key not in names:
+        if key not in fields:
             errors[label] = [str(_l("Unknown field."))]
             continue
         if value is None:
             continue
-        field = form[key]
+        field = fields[key]
         types, type_label = _expected(field)
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             errors[label] = [str(_l("Must be a %(type)s.", type=type_label))]
@@ -108,6 +111,8 @@ def _flatten(form_cls, body: dict, prefix: str, data: MultiDict, errors: dict) -
                     errors[f"{label}[{i}]"] = [str(_l("Must be an object."))]
                 else:
                     _flatten(sub_cls, item, f"{prefix}{key}-{i}-", data, errors)
+        elif isinstance(field, FormField):
+            _flatten(field.form_class, value, f"{prefix}{key}-", data, errors)
         elif isinstance(field, SelectMultipleField):
             if not all(isinstance(v, str) for v in value):
                 errors[label] = [str(_l("Must be a %(type)s.", type=_l("list of strings")))]

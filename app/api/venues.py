@@ -18,7 +18,7 @@ from app.availability.localtime import BadTime, day_range, parse_date, parse_ins
 from app.db import now_utc
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import flatten_errors
+from app.forms import form_errors
 from app.venues import search as venue_search
 from app.venues import services as venues
 from app.venues.forms import ManagerForm, SpaceForm, VenueForm
@@ -36,7 +36,7 @@ def _form_values(form) -> dict:
 def list_venues():
     form = SearchForm(request.args)
     if not form.validate():
-        raise DomainError(flatten_errors(form.errors))
+        raise DomainError(form_errors(form))
     actor = g.actor
     home = (actor.home_lat, actor.home_lon) if actor.home_lat is not None else None
     query = venue_search.build_query(
@@ -237,7 +237,7 @@ def delete_closure(closure_id: int):
 
 def parse_range(form: RangeForm) -> tuple[date, date]:
     if not form.validate():
-        raise DomainError(flatten_errors(form.errors))
+        raise DomainError(form_errors(form))
     errors, days = {}, []
     for name, field in (("from", form.from_), ("to", form.to)):
         try:

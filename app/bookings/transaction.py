@@ -1,0 +1,80 @@
+"""The write transaction a booking runs in: where "never double-book" is enforced.
+
+- SQLite: the transaction starts with `BEGIN IMMEDIATE`, taking the database's write lock
+  before anything is read, so two workers can never both check and then both insert. (A
+  deferred BEGIN would fail at once with "database is locked" when it tries to upgrade.)
+  The busy timeout makes the second writer wait its turn instead of failing.
+- PostgreSQL (READ COMMITTED): the space's row is locked with `SELECT ... FOR UPDATE` before
+  the check (`lock_space`), so bookings of one space are checked one after another while
+  other spaces book in parallel. The exclusion constraint on whole-space bookings is a second
+  guard; its violation becomes a 409. Deadlocks and serialization failures are retried.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app.errors import Conflict, DomainError
+from app.extensions import db
+from app.venues.models import Space
+
+T = TypeVar("T")
+ATTEMPTS = 5
+RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+EXCLUSION_VIOLATION = "23P01"
+
+
+class Unavailable(DomainError):
+    status = 503
+    title = "Service Unavailable"
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if _sqlstate(exc) in RETRY_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def lock_space(space_id: int) -> None:
+    """Serialise bookings of one space (PostgreSQL); SQLite already holds its write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(Space.id).where(Space.id == space_id).with_for_update())
+
+
+def run_write(work: Callable[[], T]) -> T:
+    """Run `work` in its own write transaction and commit; retry when the database asks to.
+
+    `work` must only flush. A DomainError rolls everything back and is raised as is.
+    """
+    for attempt in range(ATTEMPTS):
+        db.session.commit()  # close the request's read transaction; nothing is pending
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except DomainError:
+            db.session.rollback()
+            raise
+        except DBAPIError as exc:
+            db.session.rollback()
+            if _sqlstate(exc) == EXCLUSION_VIOLATION:
+                raise Conflict(detail=str(_l("This time is already taken."))) from exc
+            if not _retryable(exc) or attempt == ATTEMPTS - 1:
+                if isinstance(exc, OperationalError):
+                    raise Unavailable(detail=str(_l("The database is busy. Try again in a moment."))) from exc
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    raise AssertionError("unreachable")

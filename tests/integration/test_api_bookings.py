@@ -1,0 +1,436 @@
+"""Booking through the API: rules (422), conflicts (409), capacity per mode, series,
+changes, cancellation, approval, blocks, idempotency, access."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from app.bookings.models import Booking, BookingEvent
+from app.extensions import db
+from tests.factories import make_space, make_venue
+
+# Monday 2026-11-30, 08:00 UTC (09:00 in Amsterdam).
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch):
+    import app.bookings.services as services
+
+    monkeypatch.setattr(services, "now_utc", lambda: NOW)
+    return NOW
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+@pytest.fixture
+def mh(manager, make_token):
+    return bearer(make_token(manager))
+
+
+@pytest.fixture
+def anouk(make_user, make_token):
+    return bearer(make_token(make_user("member", email="anouk@example.org", name="Anouk")))
+
+
+@pytest.fixture
+def samir(make_user, make_token):
+    return bearer(make_token(make_user("member", email="samir@example.org", name="Samir")))
+
+
+@pytest.fixture
+def venue(app, manager):
+    return make_venue(app, manager.id)
+
+
+@pytest.fixture
+def room(app, manager, venue):
+    return make_space(app, manager.id, venue, name="Zaal", capacity=12, mode="room")
+
+
+@pytest.fixture
+def corner(app, manager, venue):
+    return make_space(app, manager.id, venue, name="Hoek", capacity=8, mode="seats")
+
+
+def book(client, headers, space_id, start, end, **extra):
+    return client.post(
+        "/api/v1/bookings", json={"space_id": space_id, "start": start, "end": end, **extra}, headers=headers
+    )
+
+
+def bookings_in_db(app):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Booking))
+
+
+# -- single bookings ---------------------------------------------------------------------------
+
+
+def test_book_a_room(app, client, anouk, room, venue):
+    response = book(client, anouk, room, "2026-12-01T09:00", "2026-12-01T12:00", title="Klantgesprek")
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert {
+        k: body[k] for k in ("space_id", "venue_id", "start", "end", "seats", "whole", "title", "status", "series_id")
+    } == {
+        "space_id": room,
+        "venue_id": venue,
+        "start": "2026-12-01T09:00:00+01:00",
+        "end": "2026-12-01T12:00:00+01:00",
+        "seats": 12,
+        "whole": True,
+        "title": "Klantgesprek",
+        "status": "confirmed",
+        "series_id": None,
+    }
+    assert "member" not in body  # members never see member data
+    with app.app_context():
+        booking = db.session.get(Booking, body["id"])
+        assert booking.start == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+        assert [e.action for e in booking.events] == ["created"]
+
+
+def test_back_to_back_is_fine_overlap_is_409_without_names(client, anouk, samir, room):
+    assert book(client, anouk, room, "2026-12-01T09:00", "2026-12-01T12:00").status_code == 201
+    assert book(client, samir, room, "2026-12-01T12:00", "2026-12-01T13:00").status_code == 201
+    response = book(client, samir, room, "2026-12-01T11:30", "2026-12-01T12:30")
+    assert response.status_code == 409
+    assert response.content_type == "application/problem+json"
+    assert "11:30" in response.json["detail"] and "12:30" in response.json["detail"]
+    assert "Anouk" not in response.get_data(as_text=True) and "anouk" not in response.get_data(as_text=True)
+
+
+def test_seats_overlap_while_capacity_holds(client, anouk, samir, make_user, make_token, corner):
+    kees = bearer(make_token(make_user()))
+    assert book(client, anouk, corner, "2026-12-01T09:00", "2026-12-01T11:00", seats=3).status_code == 201
+    assert book(client, samir, corner, "2026-12-01T10:00", "2026-12-01T12:00", seats=5).status_code == 201
+    # 3 + 5 = 8 from 10 to 11: one more seat does not fit then, but fits from 11 on.
+    assert book(client, kees, corner, "2026-12-01T10:30", "2026-12-01T11:30", seats=1).status_code == 409
+    assert book(client, kees, corner, "2026-12-01T11:00", "2026-12-01T12:00", seats=3).status_code == 201
+    # Not "the sum of every overlapping booking": 3 (9-11) and 3 (11-12) never meet.
+    assert book(client, kees, corner, "2026-12-01T09:00", "2026-12-01T10:00", seats=5).status_code == 201
+
+
+def test_both_mode_whole_takes_every_seat(app, client, manager, venue, anouk, samir):
+    both = make_space(app, manager.id, venue, name="Studio", capacity=6, mode="both")
+    assert book(client, anouk, both, "2026-12-01T09:00", "2026-12-01T10:00", seats=1).status_code == 201
+    assert book(client, samir, both, "2026-12-01T09:00", "2026-12-01T10:00", whole=True).status_code == 409
+    response = book(client, samir, both, "2026-12-01T10:00", "2026-12-01T11:00", whole=True)
+    assert (response.status_code, response.json["seats"], response.json["whole"]) == (201, 6, True)
+    assert book(client, anouk, both, "2026-12-01T10:30", "2026-12-01T11:00", seats=1).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "extra", "field"),
+    [
+        ("2026-12-01T12:00", "2026-12-01T09:00", {}, "end"),  # end before start
+        ("2026-12-01T09:15", "2026-12-01T10:00", {}, "start"),  # off the 30-minute grid
+        ("2026-12-01T09:00", "2026-12-01T09:00", {}, "end"),
+        ("2026-12-01T07:00", "2026-12-01T09:00", {}, "start"),  # before opening
+        ("2026-12-05T09:00", "2026-12-05T10:00", {}, "start"),  # Saturday: closed
+        ("2026-11-30T08:00", "2026-11-30T08:30", {}, "start"),  # in the past
+        ("2027-06-01T09:00", "2027-06-01T10:00", {}, "start"),  # past the 90-day horizon
+        ("2026-12-01T09:00", "2026-12-01T18:00", {}, "end"),  # longer than 8 hours
+        ("2026-12-01T09:00", "2026-12-01T10:00", {"seats": 13}, "seats"),
+        ("2026-12-01T09:00", "2026-12-01T10:00", {"seats": 0}, "seats"),
+        ("2026-12-01 9 uur", "2026-12-01T10:00", {}, "start"),
+        ("2027-03-28T02:30", "2027-03-28T03:30", {}, "start"),  # does not exist
+        ("2026-12-01T09:00", "2026-12-01T10:00", {"title": "x" * 201}, "title"),
+        ("2026-12-01T09:00", "2026-12-01T10:00", {"seats": "2"}, "seats"),
+        ("2026-12-01T09:00", "2026-12-01T10:00", {"repeat": {"freq": "monthly", "count": 3}}, "repeat.freq"),
+        ("2026-12-01T09:00", "2026-12-01T10:00", {"repeat": {"freq": "weekly", "count": 60}}, "repeat.count"),
+        ("2026-12-01T09:00", "2026-12-01T10:00", {"repeat": "weekly"}, "repeat"),
+    ],
+)
+def test_rules_are_422_with_the_field(app, client, anouk, room, start, end, extra, field):
+    response = book(client, anouk, room, start, end, **extra)
+    assert response.status_code == 422, response.json
+    assert field in response.json["errors"], response.json
+    assert bookings_in_db(app) == 0
+
+
+def test_unknown_or_hidden_space_is_422(app, client, anouk, manager):
+    hidden = make_space(app, manager.id, make_venue(app, manager.id, published=False))
+    for space_id in (hidden, 999999):
+        response = book(client, anouk, space_id, "2026-12-01T09:00", "2026-12-01T10:00")
+        assert response.status_code == 422
+        assert "space_id" in response.json["errors"]
+
+
+def test_lead_time_and_closure(app, client, manager, venue, anouk, mh):
+    space = make_space(app, manager.id, venue, lead_minutes=24 * 60)
+    response = book(client, anouk, space, "2026-11-30T14:00", "2026-11-30T15:00")
+    assert response.status_code == 422
+    client.post(f"/api/v1/spaces/{space}/closures", json={"start": "2026-12-02", "end": "2026-12-02"}, headers=mh)
+    assert book(client, anouk, space, "2026-12-02T10:00", "2026-12-02T11:00").status_code == 422
+    assert book(client, anouk, space, "2026-12-03T10:00", "2026-12-03T11:00").status_code == 201
+
+
+def test_buffer_between_bookings(app, client, manager, venue, anouk, samir):
+    space = make_space(app, manager.id, venue, buffer_minutes=30)
+    assert book(client, anouk, space, "2026-12-01T09:00", "2026-12-01T10:00").status_code == 201
+    assert book(client, samir, space, "2026-12-01T10:00", "2026-12-01T11:00").status_code == 409
+    assert book(client, samir, space, "2026-12-01T10:30", "2026-12-01T11:30").status_code == 201
+
+
+def test_booking_across_a_dst_change(app, client, manager, venue, anouk, monkeypatch):
+    import app.bookings.services as services
+
+    monkeypatch.setattr(services, "now_utc", lambda: datetime(2027, 10, 1, tzinfo=UTC))
+    space = make_space(app, manager.id, venue, hours="daily", max_minutes=24 * 60, horizon_days=60)
+    from app.venues.services import managed_space
+    from app.availability.services import set_hours
+    from datetime import time
+
+    with app.app_context():
+        from app.accounts.models import User
+
+        actor = db.session.get(User, manager.id)
+        set_hours(actor, managed_space(actor, space), [(d, time(0), time(23, 59)) for d in range(7)])
+        db.session.commit()
+    # Sunday 2027-10-31 00:00-12:00 local spans the fall-back: 13 hours of real time.
+    response = book(client, anouk, space, "2027-10-31T00:00", "2027-10-31T12:00")
+    assert response.status_code == 201, response.json
+    assert (response.json["start"], response.json["end"]) == ("2027-10-31T00:00:00+02:00", "2027-10-31T12:00:00+01:00")
+
+
+# -- series ------------------------------------------------------------------------------------
+
+
+def test_weekly_series_keeps_local_time(app, client, anouk, room):
+    response = book(client, anouk, room, "2026-12-01T09:00", "2026-12-01T12:00", repeat={"freq": "weekly", "count": 4})
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["series_id"] and body["skipped"] == []
+    assert [b["start"] for b in body["bookings"]] == [
+        "2026-12-01T09:00:00+01:00",
+        "2026-12-08T09:00:00+01:00",
+        "2026-12-15T09:00:00+01:00",
+        "2026-12-22T09:00:00+01:00",
+    ]
+    assert {b["series_id"] for b in body["bookings"]} == {body["series_id"]}
+
+
+def test_series_with_a_conflict_books_nothing_and_lists_every_clash(app, client, anouk, samir, room):
+    book(client, samir, room, "2026-12-08T10:00", "2026-12-08T11:00")
+    book(client, samir, room, "2026-12-22T09:00", "2026-12-22T09:30")
+    response = book(client, anouk, room, "2026-12-01T09:00", "2026-12-01T12:00", repeat={"freq": "weekly", "count": 4})
+    assert response.status_code == 409
+    assert "8 dec" in response.json["detail"] and "22 dec" in response.json["detail"]
+    assert bookings_in_db(app) == 2
+
+
+def test_series_skip_conflicts_books_the_rest(app, client, anouk, samir, room):
+    book(client, samir, room, "2026-12-08T10:00", "2026-12-08T11:00")
+    response = book(
+        client,
+        anouk,
+        room,
+        "2026-12-01T09:00",
+        "2026-12-01T12:00",
+        repeat={"freq": "weekly", "count": 3, "skip_conflicts": True},
+    )
+    assert response.status_code == 201
+    assert [b["start"][:10] for b in response.json["bookings"]] == ["2026-12-01", "2026-12-15"]
+    assert [(s["start"], s["end"]) for s in response.json["skipped"]] == [
+        ("2026-12-08T09:00:00+01:00", "2026-12-08T12:00:00+01:00")
+    ]
+    assert response.json["skipped"][0]["reason"]
+
+
+def test_daily_series_over_a_weekend_with_closed_days(app, client, anouk, room):
+    response = book(client, anouk, room, "2026-12-04T09:00", "2026-12-04T10:00", repeat={"freq": "daily", "count": 3})
+    assert response.status_code == 422  # Saturday and Sunday are closed
+    assert bookings_in_db(app) == 0
+
+
+# -- change, cancel ----------------------------------------------------------------------------
+
+
+def test_change_time_checked_like_a_new_booking(app, client, anouk, samir, room):
+    mine = book(client, anouk, room, "2026-12-01T09:00", "2026-12-01T10:00").json
+    book(client, samir, room, "2026-12-01T11:00", "2026-12-01T12:00")
+    response = client.patch(f"/api/v1/bookings/{mine['id']}", json={"end": "2026-12-01T11:30"}, headers=anouk)
+    assert response.status_code == 409
+    after = client.get(f"/api/v1/bookings/{mine['id']}", headers=anouk).json
+    assert after == mine  # refused: exactly as it was
+    # Moving within its own time is fine (it does not clash with itself).
+    response = client.patch(
+        f"/api/v1/bookings/{mine['id']}",
+        json={"start": "2026-12-01T09:30", "end": "2026-12-01T11:00", "title": "Later"},
+        headers=anouk,
+    )
+    assert response.status_code == 200, response.json
+    assert (response.json["start"], response.json["end"], response.json["title"]) == (
+        "2026-12-01T09:30:00+01:00",
+        "2026-12-01T11:00:00+01:00",
+        "Later",
+    )
+    with app.app_context():
+        assert db.session.get(Booking, mine["id"]).sequence == 1
+
+
+def test_cancel_frees_the_slot_at_once(app, client, anouk, samir, room):
+    mine = book(client, anouk, room, "2026-12-03T09:00", "2026-12-03T10:00").json
+    assert book(client, samir, room, "2026-12-03T09:00", "2026-12-03T10:00").status_code == 409
+    response = client.post(f"/api/v1/bookings/{mine['id']}/cancel", json={}, headers=anouk)
+    assert (response.status_code, response.json["status"]) == (200, "cancelled")
+    assert book(client, samir, room, "2026-12-03T09:00", "2026-12-03T10:00").status_code == 201
+    with app.app_context():
+        booking = db.session.get(Booking, mine["id"])
+        assert booking.sequence == 1
+        assert [e.action for e in booking.events] == ["created", "cancelled"]
+
+
+def test_members_cancel_until_cancel_hours_before(app, client, anouk, mh, room):
+    soon = book(client, anouk, room, "2026-11-30T14:00", "2026-11-30T15:00").json  # 5 hours ahead, 24 h rule
+    response = client.post(f"/api/v1/bookings/{soon['id']}/cancel", json={}, headers=anouk)
+    assert response.status_code == 422
+    assert "24" in response.json["detail"]
+    # A manager may, with a reason the member sees.
+    response = client.post(f"/api/v1/bookings/{soon['id']}/cancel", json={"reason": "Lekkage"}, headers=mh)
+    assert (response.status_code, response.json["status"]) == (200, "cancelled")
+
+
+def test_cancel_rest_of_series(app, client, anouk, room):
+    series = book(
+        client, anouk, room, "2026-12-01T09:00", "2026-12-01T10:00", repeat={"freq": "weekly", "count": 4}
+    ).json
+    response = client.post(
+        f"/api/v1/series/{series['series_id']}/cancel", json={"from": "2026-12-10T00:00:00+01:00"}, headers=anouk
+    )
+    assert response.status_code == 200
+    assert [b["start"][:10] for b in response.json["bookings"]] == ["2026-12-15", "2026-12-22"]
+    statuses = [
+        b["status"]
+        for b in client.get("/api/v1/bookings?from=2026-12-01&to=2026-12-31", headers=anouk).json["bookings"]
+    ]
+    assert statuses == ["confirmed", "confirmed", "cancelled", "cancelled"]
+
+
+# -- approval ----------------------------------------------------------------------------------
+
+
+def test_approval_flow(app, client, manager, venue, anouk, samir, mh):
+    space = make_space(app, manager.id, venue, requires_approval=True)
+    request = book(client, anouk, space, "2026-12-01T13:00", "2026-12-01T17:00").json
+    assert request["status"] == "pending"
+    # Pending holds its seats.
+    assert book(client, samir, space, "2026-12-01T13:00", "2026-12-01T14:00").status_code == 409
+    assert client.post(f"/api/v1/bookings/{request['id']}/approve", json={}, headers=anouk).status_code == 403
+    response = client.post(f"/api/v1/bookings/{request['id']}/approve", json={"message": "Tot dan!"}, headers=mh)
+    assert (response.status_code, response.json["status"]) == (200, "confirmed")
+    assert client.post(f"/api/v1/bookings/{request['id']}/decline", json={}, headers=mh).status_code == 422
+
+
+def test_decline_frees_the_seats(app, client, manager, venue, anouk, samir, mh):
+    space = make_space(app, manager.id, venue, requires_approval=True)
+    request = book(client, anouk, space, "2026-12-01T13:00", "2026-12-01T17:00").json
+    response = client.post(
+        f"/api/v1/bookings/{request['id']}/decline", json={"reason": "Dicht voor onderhoud"}, headers=mh
+    )
+    assert (response.status_code, response.json["status"]) == (200, "declined")
+    assert book(client, samir, space, "2026-12-01T13:00", "2026-12-01T14:00").json["status"] == "pending"
+
+
+# -- managers ----------------------------------------------------------------------------------
+
+
+def test_manager_books_on_behalf_and_blocks(app, client, manager, anouk, mh, room, make_user, make_token):
+    walk_in = make_user("member", email="walkin@example.org")
+    response = book(client, mh, room, "2026-12-01T09:00", "2026-12-01T10:00", member_email="walkin@example.org")
+    assert response.status_code == 201
+    assert response.json["member"] == {"name": walk_in.name, "email": "walkin@example.org"}
+    own = client.get("/api/v1/bookings?from=2026-12-01&to=2026-12-01", headers=bearer(make_token(walk_in))).json
+    assert [b["id"] for b in own["bookings"]] == [response.json["id"]]
+    # Members cannot book for others.
+    response = book(client, anouk, room, "2026-12-01T11:00", "2026-12-01T12:00", member_email="walkin@example.org")
+    assert response.status_code == 403
+    block = client.post(
+        f"/api/v1/spaces/{room}/blocks",
+        json={"start": "2026-12-01T13:00", "end": "2026-12-01T17:00", "title": "Schoonmaak"},
+        headers=mh,
+    )
+    assert block.status_code == 201
+    assert (block.json["kind"], block.json["member"]) == ("block", None)
+    assert book(client, anouk, room, "2026-12-01T14:00", "2026-12-01T15:00").status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/spaces/{room}/blocks",
+            json={"start": "2026-12-01T13:00", "end": "2026-12-01T14:00"},
+            headers=anouk,
+        ).status_code
+        == 403
+    )
+
+
+def test_manager_lists_a_space_and_members_see_only_their_own(app, client, anouk, samir, mh, room):
+    book(client, anouk, room, "2026-12-01T09:00", "2026-12-01T10:00")
+    book(client, samir, room, "2026-12-01T10:00", "2026-12-01T11:00")
+    listed = client.get(f"/api/v1/bookings?space_id={room}&from=2026-12-01&to=2026-12-01", headers=mh).json["bookings"]
+    assert [b["member"]["email"] for b in listed] == ["anouk@example.org", "samir@example.org"]
+    mine = client.get("/api/v1/bookings?from=2026-12-01&to=2026-12-01", headers=anouk).json["bookings"]
+    assert len(mine) == 1
+    assert client.get(f"/api/v1/bookings?space_id={room}", headers=anouk).status_code == 403
+    assert client.get(f"/api/v1/bookings/{listed[1]['id']}", headers=anouk).status_code == 404
+    assert client.post(f"/api/v1/bookings/{listed[1]['id']}/cancel", json={}, headers=anouk).status_code == 404
+
+
+def test_list_window_semantics(client, anouk, room):
+    book(client, anouk, room, "2026-12-01T09:00", "2026-12-01T10:00")
+    book(client, anouk, room, "2026-12-02T16:00", "2026-12-02T17:00")
+
+    def starts(query):
+        response = client.get(f"/api/v1/bookings?{query}", headers=anouk)
+        assert response.status_code == 200, response.json
+        return [b["start"][:16] for b in response.json["bookings"]]
+
+    assert starts("from=2026-12-01&to=2026-12-01") == ["2026-12-01T09:00"]  # whole local days, inclusive
+    assert starts("from=2026-12-01&to=2026-12-02") == ["2026-12-01T09:00", "2026-12-02T16:00"]
+    assert starts("from=2026-12-01T09:30&to=2026-12-02T16:00") == ["2026-12-01T09:00"]  # half-open, overlapping
+    for bad in (
+        "from=2026-12-02&to=2026-12-01",
+        "from=2026-01-01&to=2027-06-01",
+        "from=gisteren",
+        "status=maybe",
+        "space_id=abc",
+    ):
+        assert client.get(f"/api/v1/bookings?{bad}", headers=anouk).status_code == 422, bad
+
+
+# -- idempotency -------------------------------------------------------------------------------
+
+
+def test_idempotency_key(app, client, anouk, room):
+    headers = {**anouk, "Idempotency-Key": "abc-123"}
+    first = book(client, headers, room, "2026-12-01T09:00", "2026-12-01T10:00")
+    again = book(client, headers, room, "2026-12-01T09:00", "2026-12-01T10:00")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json
+    assert bookings_in_db(app) == 1
+    other = book(client, headers, room, "2026-12-01T11:00", "2026-12-01T12:00")
+    assert other.status_code == 422
+    assert bookings_in_db(app) == 1
+
+
+def test_history_is_kept(app, client, anouk, mh, room):
+    b = book(client, anouk, room, "2026-12-02T09:00", "2026-12-02T10:00").json
+    client.patch(f"/api/v1/bookings/{b['id']}", json={"title": "Nieuw"}, headers=mh)
+    client.post(f"/api/v1/bookings/{b['id']}/cancel", json={"reason": "Storing"}, headers=mh)
+    with app.app_context():
+        events = db.session.scalars(
+            sa.select(BookingEvent).where(BookingEvent.booking_id == b["id"]).order_by(BookingEvent.id)
+        ).all()
+        assert [e.action for e in events] == ["created", "changed", "cancelled"]
+        assert events[2].details["reason"] == "Storing"
