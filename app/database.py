@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def configure_engine_options(app: Flask) -> None:
@@ -44,7 +46,14 @@ def register_engine_events(app: Flask) -> None:
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
         # pysqlite's own transaction handling would defer BEGIN past SELECTs and break
-        # SAVEPOINTs; we begin explicitly. `sqlite_begin="IMMEDIATE"` takes the write lock
-        # up front, for transactions that must not lose a race (the booking engine).
-        mode = connection.get_execution_options().get("sqlite_begin", "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+        # SAVEPOINTs; we begin explicitly. A deferred transaction that reads and then writes
+        # fails at once with "database is locked" when another writer got in between (the
+        # busy timeout does not apply to that upgrade), so requests that may write (POST,
+        # PUT, PATCH, DELETE) take the write lock up front with BEGIN IMMEDIATE and wait
+        # their turn; so do jobs outside a request (mail delivery, CLI). Only reading
+        # requests (GET, HEAD) begin deferred and run side by side.
+        mode = connection.get_execution_options().get("sqlite_begin")
+        if mode is None:
+            reading = has_request_context() and request.method in SAFE_METHODS
+            mode = "DEFERRED" if reading else "IMMEDIATE"
+        connection.exec_driver_sql(f"BEGIN {mode}")

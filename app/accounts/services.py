@@ -145,7 +145,9 @@ def revoke_api_token(actor: User, token_id: int) -> ApiToken:
     return token
 
 
-def user_for_token(plaintext: str) -> User | None:
+def user_for_token(plaintext: str, record_use: bool = True) -> User | None:
+    """The token's user, or None. `record_use` notes when the token was last used to change
+    something (reads do not write, so they never wait for a write lock)."""
     token = db.session.scalar(
         sa.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _token_hash(plaintext))
     )
@@ -153,7 +155,7 @@ def user_for_token(plaintext: str) -> User | None:
         return None
     now = now_utc()
     # Written at most every few minutes: a write per API read would serialise readers on SQLite.
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+    if record_use and (token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION):
         token.last_used_at = now
     return token.user
 

@@ -31,7 +31,8 @@ def authenticate_request() -> User:
     token = _bearer_token()
     if token is None:
         raise Unauthorized(detail=str(_l("Send an API token: Authorization: Bearer <token>.")))
-    user = user_for_token(token) if len(token) <= 200 else None
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    user = user_for_token(token, record_use=writes) if len(token) <= 200 else None
     if user is None:
         # Only failures are counted and checked, so a good token costs no extra query.
         throttle = current_app.extensions["dichtbij.throttle"]
