@@ -108,13 +108,7 @@ def check_rules(space: SpaceRules, occ: Occurrence, now: datetime) -> dict[str, 
     if not (
         rules.on_grid(occ.start, space.slot_minutes, space.tz) and rules.on_grid(occ.end, space.slot_minutes, space.tz)
     ):
-        add(
-            "start",
-            _l(
-                "Start and end must fall on the %(n)s-minute grid (e.g. 09:00, 09:%(n)s).",
-                n=f"{space.slot_minutes:02d}",
-            ),
-        )
+        add("start", _l("Start and end must fall on the %(n)s-minute grid, such as 09:00.", n=space.slot_minutes))
     if minutes < space.min_minutes:
         add("end", _l("Book at least %(n)s minutes.", n=space.min_minutes))
     if minutes > space.max_minutes:
