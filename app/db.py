@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -18,6 +19,11 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def new_feed_token() -> str:
+    """A secret for a calendar-feed URL: 192 bits, 32 URL-safe characters."""
+    return secrets.token_urlsafe(24)
 
 
 def now_utc() -> datetime:

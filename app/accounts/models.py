@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import UTCDateTime, now_utc
+from app.db import UTCDateTime, new_feed_token, now_utc
 from app.extensions import db
 
 ROLES = ("member", "manager", "admin")
@@ -35,6 +35,8 @@ class User(UserMixin, db.Model):
     home_lat: Mapped[float | None] = mapped_column(sa.Float)
     home_lon: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # The secret in the member's calendar-feed URL; rotating it kills the old URL.
+    feed_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import UTCDateTime, now_utc
+from app.db import UTCDateTime, new_feed_token, now_utc
 from app.extensions import db
 
 if TYPE_CHECKING:
@@ -47,6 +47,10 @@ class Venue(db.Model):
     amenities: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     published: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Changes here change what calendar feeds show (names, addresses): part of their ETag.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # Secret of the managers' feed of all the venue's bookings.
+    feed_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
 
     managers: Mapped[list[User]] = relationship(secondary=venue_managers, order_by=User.id)
     spaces: Mapped[list[Space]] = relationship(
@@ -99,6 +103,10 @@ class Space(db.Model):
     price_per_hour_cents: Mapped[int] = mapped_column(default=0)
     amenities: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # Secrets of the managers' feed of this space and of its public busy feed.
+    feed_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
+    busy_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
 
     venue: Mapped[Venue] = relationship(back_populates="spaces")
     windows: Mapped[list[OpeningWindow]] = relationship(
