@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import LANGUAGES, ROLES, ApiToken, User
 from app.accounts.throttle import Throttle
-from app.db import now_utc
+from app.db import new_feed_token, now_utc
 from app.errors import DomainError, Forbidden, NotFound, Throttled
 from app.extensions import db
 
@@ -193,3 +193,10 @@ def neighbourhoods() -> list[tuple[str, float, float]]:
         .order_by(Venue.neighbourhood)
     )
     return [(name, float(lat), float(lon)) for name, lat, lon in rows]
+
+
+def rotate_feed_token(user: User) -> str:
+    """A new secret for the member's calendar feed; the old URL is 404 from now on."""
+    user.feed_token = new_feed_token()
+    db.session.flush()
+    return user.feed_token

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from app.accounts.models import User
 from app.availability.models import Closure, OpeningWindow
+from app.feeds.views import busy_feed_url, space_feed_url, venue_feed_url
 from app.venues.models import Space, Venue
 
 
@@ -15,7 +16,7 @@ def instant(value: datetime, zone: ZoneInfo) -> str:
 
 
 def venue_json(venue: Venue, actor: User | None = None) -> dict:
-    return {
+    body = {
         "id": venue.id,
         "name": venue.name,
         "kind": venue.kind,
@@ -31,10 +32,13 @@ def venue_json(venue: Venue, actor: User | None = None) -> dict:
         "amenities": list(venue.amenities or []),
         "published": venue.published,
     }
+    if venue.can_manage(actor):
+        body["feed_url"] = venue_feed_url(venue)
+    return body
 
 
 def space_json(space: Space, actor: User | None = None) -> dict:
-    return {
+    body = {
         "id": space.id,
         "venue_id": space.venue_id,
         "name": space.name,
@@ -51,7 +55,11 @@ def space_json(space: Space, actor: User | None = None) -> dict:
         "cancel_hours": space.cancel_hours,
         "price_per_hour_cents": space.price_per_hour_cents,
         "amenities": list(space.amenities or []),
+        "busy_feed_url": busy_feed_url(space),
     }
+    if space.can_manage(actor):
+        body["feed_url"] = space_feed_url(space)
+    return body
 
 
 def window_json(window: OpeningWindow) -> dict:

@@ -83,7 +83,7 @@ def get_venue(venue_id: int):
 @token_required
 def patch_venue(venue_id: int):
     venue = venues.managed_venue(g.actor, venue_id)
-    current = {k: v for k, v in venue_json(venue).items() if k != "id"}
+    current = venues.venue_values(venue)
     form, _ = form_from_json(VenueForm, {**current, **json_body()})
     venues.update_venue(g.actor, venue, _form_values(form))
     db.session.commit()
@@ -135,7 +135,7 @@ def get_space(space_id: int):
 @token_required
 def patch_space(space_id: int):
     space = venues.managed_space(g.actor, space_id)
-    current = {k: v for k, v in space_json(space).items() if k not in ("id", "venue_id")}
+    current = venues.space_values(space)
     form, _ = form_from_json(SpaceForm, {**current, **json_body()})
     venues.update_space(g.actor, space, _form_values(form))
     db.session.commit()

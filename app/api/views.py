@@ -16,6 +16,7 @@ from app.api.auth import Unauthorized, token_required
 from app.api.parsing import form_from_json
 from app.errors import DomainError, Throttled
 from app.extensions import db
+from app.feeds.views import member_feed_url
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 
@@ -43,7 +44,16 @@ def openapi():
 @bp.get("/me")
 @token_required
 def me():
-    return jsonify(user_json(g.actor))
+    return jsonify({**user_json(g.actor), "feed_url": member_feed_url(g.actor)})
+
+
+@bp.post("/me/feed-token")
+@token_required
+def rotate_feed_token():
+    """A new calendar-feed URL; the old one is 404 from now on."""
+    accounts.rotate_feed_token(g.actor)
+    db.session.commit()
+    return jsonify({"feed_url": member_feed_url(g.actor)})
 
 
 @bp.post("/tokens")

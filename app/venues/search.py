@@ -95,7 +95,7 @@ def seats_needed(space: Space, query: SearchQuery) -> int:
 
 def search(actor: User | None, query: SearchQuery, now: datetime) -> list[VenueHit]:
     # One query for venues and their spaces, whatever their number (selectin would batch by 500).
-    stmt = visible_venues_query(actor).options(joinedload(Venue.spaces))
+    stmt = visible_venues_query(actor).options(joinedload(Venue.spaces), joinedload(Venue.managers))
     if query.near is not None:
         lat, lon = query.near
         dlat = query.radius_km / KM_PER_DEGREE_LAT

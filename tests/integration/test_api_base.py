@@ -29,13 +29,16 @@ def test_me(client, make_user, make_token):
     account = make_user(name="Samir", email="samir@example.org")
     response = client.get("/api/v1/me", headers=bearer(make_token(account)))
     assert response.status_code == 200
-    assert response.json == {
+    body = response.json
+    feed_url = body.pop("feed_url")
+    assert body == {
         "id": account.id,
         "email": "samir@example.org",
         "name": "Samir",
         "role": "member",
         "language": "en",
     }
+    assert feed_url.startswith(f"http://localhost/feeds/member/{account.id}/") and feed_url.endswith(".ics")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,137 @@
+"""Feed URLs for calendar apps, the member's Calendar page, and single-event downloads."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from app.accounts.models import User
+from app.accounts.services import rotate_feed_token
+from app.bookings.services import visible_booking
+from app.errors import NotFound
+from app.extensions import db
+from app.feeds import feeds
+from app.feeds.ical import invitation
+from app.venues.models import Space, Venue
+
+bp = Blueprint("feeds", __name__)
+
+
+def _owner(model, owner_id: int, secret: str, attribute: str = "feed_token"):
+    """The feed's owner when the secret matches, compared in constant time; else 404."""
+    owner = db.session.get(model, owner_id)
+    expected = getattr(owner, attribute, None) if owner is not None else None
+    if expected is None or not hmac.compare_digest(secret.encode(), expected.encode()):
+        abort(404)
+    return owner
+
+
+def _serve(feed: feeds.Feed, private: bool) -> Response:
+    etag = feeds.fingerprint(feed)
+    modified = feeds.last_modified(feed)
+    headers = {
+        "ETag": f'"{etag}"',
+        "Cache-Control": ("private" if private else "public") + ", max-age=900",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if modified is not None:
+        headers["Last-Modified"] = modified.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    not_modified = (
+        etag in request.if_none_match
+        if request.if_none_match
+        else bool(modified and request.if_modified_since and modified.replace(microsecond=0) <= request.if_modified_since)
+    )
+    if not_modified:
+        return Response(status=304, headers=headers)
+    body = feeds.build(feed, request.host_url.rstrip("/"))
+    response = Response(body, status=200, mimetype="text/calendar", headers=headers)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    return response
+
+
+@bp.get("/feeds/member/<int:user_id>/<secret>.ics")
+def member(user_id: int, secret: str):
+    user = _owner(User, user_id, secret)
+    return _serve(feeds.member_feed(user), private=True)
+
+
+@bp.get("/feeds/venue/<int:venue_id>/<secret>.ics")
+def venue(venue_id: int, secret: str):
+    return _serve(feeds.venue_feed(_owner(Venue, venue_id, secret), _language()), private=True)
+
+
+@bp.get("/feeds/space/<int:space_id>/<secret>.ics")
+def space(space_id: int, secret: str):
+    return _serve(feeds.space_feed(_owner(Space, space_id, secret), _language()), private=True)
+
+
+@bp.get("/feeds/busy/<int:space_id>/<secret>.ics")
+def busy(space_id: int, secret: str):
+    return _serve(feeds.busy_feed(_owner(Space, space_id, secret, "busy_token"), _language()), private=False)
+
+
+def _language() -> str:
+    """Feeds without an owner's language: `?lang=en`, else Dutch."""
+    return "en" if request.args.get("lang") == "en" else "nl"
+
+
+def member_feed_url(user: User) -> str:
+    return url_for("feeds.member", user_id=user.id, secret=user.feed_token, _external=True)
+
+
+def venue_feed_url(venue: Venue) -> str:
+    return url_for("feeds.venue", venue_id=venue.id, secret=venue.feed_token, _external=True)
+
+
+def space_feed_url(space: Space) -> str:
+    return url_for("feeds.space", space_id=space.id, secret=space.feed_token, _external=True)
+
+
+def busy_feed_url(space: Space) -> str:
+    return url_for("feeds.busy", space_id=space.id, secret=space.busy_token, _external=True)
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+class RotateForm(FlaskForm):
+    """Only the CSRF token: "make a new link"."""
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@login_required
+def calendar():
+    form = RotateForm()
+    if form.validate_on_submit():
+        rotate_feed_token(current_user)
+        db.session.commit()
+        flash(_("You have a new calendar link. The old one no longer works: subscribe again with the new one."),
+              "success")
+        return redirect(url_for("feeds.calendar"))
+    url = member_feed_url(current_user)
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return render_template("feeds/calendar.html", form=form, feed_url=url, webcal_url=webcal)
+
+
+@bp.get("/bookings/<int:booking_id>/calendar.ics")
+@login_required
+def booking_ics(booking_id: int):
+    try:
+        booking = visible_booking(current_user, booking_id)
+    except NotFound:
+        abort(404)
+    body = invitation(booking, "PUBLISH", audience="member")
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="dichtbij-{booking.id}.ics"',
+            "Cache-Control": "private, no-store",
+        },
+    )

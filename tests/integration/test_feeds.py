@@ -1,0 +1,289 @@
+"""Calendar feeds out: content checked with an independent parser (vobject), HTTP caching,
+tokens, privacy, DST days, and the iCalendar lint (CRLF, folding, unique UIDs)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+import vobject
+
+from app.accounts.models import User
+from app.bookings.models import Booking
+from app.extensions import db
+from tests.factories import make_space, make_venue
+
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch):
+    import app.bookings.services as services
+    import app.feeds.feeds as feeds
+
+    monkeypatch.setattr(services, "now_utc", lambda: NOW)
+    monkeypatch.setattr(feeds, "now_utc", lambda: NOW)
+
+
+@pytest.fixture
+def world(app, make_user, make_token):
+    manager = make_user("manager", name="Marja")
+    anouk = make_user("member", email="anouk@example.org", name="Anouk de Vries", language="nl")
+    samir = make_user("member", email="samir@example.org", name="Samir")
+    venue = make_venue(app, manager.id)
+    room = make_space(app, manager.id, venue, name="Zaal", hours="daily", horizon_days=400)
+    tokens = {
+        "manager": bearer(make_token(manager)),
+        "anouk": bearer(make_token(anouk)),
+        "samir": bearer(make_token(samir)),
+    }
+    return {"venue": venue, "room": room, "tokens": tokens, "anouk": anouk, "samir": samir, "manager": manager}
+
+
+def book(client, headers, space, start, end, **extra):
+    response = client.post(
+        "/api/v1/bookings", json={"space_id": space, "start": start, "end": end, **extra}, headers=headers
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def feed_path(client, headers) -> str:
+    url = client.get("/api/v1/me", headers=headers).json["feed_url"]
+    return url.removeprefix("http://localhost")
+
+
+def events(body: bytes) -> dict[str, vobject.base.Component]:
+    cal = vobject.readOne(body.decode())
+    return {e.uid.value: e for e in cal.vevent_list} if hasattr(cal, "vevent_list") else {}
+
+
+def lint(body: bytes) -> None:
+    """CRLF line endings, lines of at most 75 octets, unique UIDs, no METHOD, never floating."""
+    assert body.endswith(b"\r\n")
+    assert b"\n" not in body.replace(b"\r\n", b"")
+    lines = body.split(b"\r\n")
+    assert all(len(line) <= 75 for line in lines), [line for line in lines if len(line) > 75][:2]
+    unfolded = body.replace(b"\r\n ", b"").decode().split("\r\n")
+    uids = [line for line in unfolded if line.startswith("UID:")]
+    assert len(uids) == len(set(uids))
+    assert not any(line.startswith("METHOD:") for line in unfolded)
+    in_event = False
+    for line in unfolded:
+        in_event = (in_event or line == "BEGIN:VEVENT") and line != "END:VEVENT"
+        if in_event and re.match(r"DT(START|END)[;:]", line):
+            assert "TZID=" in line or line.endswith("Z"), line
+    for tzid in set(re.findall(r"TZID=([^:;]+)", "\n".join(unfolded))):
+        assert f"BEGIN:VTIMEZONE\r\nTZID:{tzid}" in body.decode()
+
+
+def test_member_feed_matches_the_database(app, client, world):
+    anouk = world["tokens"]["anouk"]
+    a = book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00", title="Klant")
+    b = book(client, anouk, world["room"], "2027-03-28T09:00", "2027-03-28T17:00")  # spring forward
+    c = book(client, anouk, world["room"], "2027-10-31T09:00", "2027-10-31T17:00")  # fall back
+    book(client, world["tokens"]["samir"], world["room"], "2026-12-02T09:00", "2026-12-02T10:00")
+    response = client.get(feed_path(client, anouk))
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Cache-Control"].startswith("private")
+    body = response.data
+    lint(body)
+    unfolded = body.replace(b"\r\n ", b"").decode()
+    for needle in (
+        "X-WR-CALNAME:",
+        "NAME:",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+        "X-PUBLISHED-TTL:PT1H",
+        "VERSION:2.0",
+        "PRODID:",
+    ):
+        assert needle in unfolded
+    found = events(body)
+    with app.app_context():
+        rows = {
+            r.uid: r for r in db.session.scalars(sa.select(Booking).where(Booking.id.in_([a["id"], b["id"], c["id"]])))
+        }
+    assert set(found) == set(rows)  # Samir's booking is not in Anouk's feed
+    for uid, row in rows.items():
+        event = found[uid]
+        assert event.dtstart.value.astimezone(UTC) == row.start
+        assert event.dtend.value.astimezone(UTC) == row.end
+        assert int(event.sequence.value) == row.sequence
+        assert event.status.value == "CONFIRMED"
+        assert event.location.value == "Herderplein 8, 3554 AT Utrecht"
+        assert event.url.value.endswith(f"/bookings/{row.id}")
+    spring = found[rows[next(u for u, r in rows.items() if r.id == b["id"])].uid]
+    assert (spring.dtend.value - spring.dtstart.value).total_seconds() == 8 * 3600
+    assert spring.dtstart.value.utcoffset().total_seconds() == 7200
+    assert "Zaal — Buurthuis De Pijler · Klant" in {e.summary.value for e in found.values()}
+    assert "Samir" not in body.decode()
+
+
+def test_pending_is_tentative_and_cancelled_leaves_the_feed(app, client, world):
+    anouk = world["tokens"]["anouk"]
+    approval = make_space(app, world["manager"].id, world["venue"], name="Atelier", requires_approval=True)
+    pending = book(client, anouk, approval, "2026-12-01T13:00", "2026-12-01T15:00")
+    gone = book(client, anouk, world["room"], "2026-12-03T09:00", "2026-12-03T10:00")
+    path = feed_path(client, anouk)
+    first = client.get(path)
+    with app.app_context():
+        uids = {b.id: b.uid for b in db.session.scalars(sa.select(Booking))}
+    found = events(first.data)
+    assert found[uids[pending["id"]]].status.value == "TENTATIVE"
+    assert uids[gone["id"]] in found
+    assert client.post(f"/api/v1/bookings/{gone['id']}/cancel", json={}, headers=anouk).status_code == 200
+    second = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200  # the cancellation changed the feed
+    assert second.headers["ETag"] != first.headers["ETag"]
+    assert uids[gone["id"]] not in events(second.data)
+
+
+def test_unchanged_feed_is_byte_identical_and_answers_304(client, world):
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    one, two = client.get(path), client.get(path)
+    assert one.data == two.data
+    etag = one.headers["ETag"]
+    assert etag == two.headers["ETag"] and etag.startswith('"') and not etag.startswith("W/")
+    assert "Last-Modified" in one.headers
+    not_modified = client.get(path, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.data == b""
+    assert client.get(path, headers={"If-Modified-Since": one.headers["Last-Modified"]}).status_code == 304
+    head = client.head(path)
+    assert head.status_code == 200 and head.headers["ETag"] == etag
+    assert "Content-Encoding" not in one.headers
+
+
+def test_304_does_not_build_the_calendar(client, world, monkeypatch):
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    etag = client.get(path).headers["ETag"]
+    import app.feeds.feeds as feeds
+
+    def boom(*args, **kwargs):
+        raise AssertionError("built the calendar for a 304")
+
+    monkeypatch.setattr(feeds, "build", boom)
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_renaming_the_space_changes_the_feed(client, world):
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    etag = client.get(path).headers["ETag"]
+    client.patch(f"/api/v1/spaces/{world['room']}", json={"name": "Grote zaal"}, headers=world["tokens"]["manager"])
+    response = client.get(path, headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert "Grote zaal" in response.data.decode()
+
+
+def test_feed_tokens_unknown_and_rotated_are_404(client, world):
+    anouk = world["tokens"]["anouk"]
+    old = feed_path(client, anouk)
+    assert len("http://localhost" + old) < 256  # Google refuses longer subscription URLs
+    assert client.get(old[:-8] + "xxxx.ics").status_code == 404
+    assert client.get(old.replace(f"/member/{world['anouk'].id}/", f"/member/{world['samir'].id}/")).status_code == 404
+    response = client.post("/api/v1/me/feed-token", headers=anouk)
+    assert response.status_code == 200
+    new = response.json["feed_url"].removeprefix("http://localhost")
+    assert new != old
+    assert client.get(old).status_code == 404
+    assert client.get(new).status_code == 200
+
+
+def test_manager_feeds_and_public_busy_feed(app, client, world):
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00", title="Geheim plan")
+    mh = world["tokens"]["manager"]
+    venue = client.get(f"/api/v1/venues/{world['venue']}", headers=mh).json
+    space = client.get(f"/api/v1/spaces/{world['room']}", headers=mh).json
+    as_member = client.get(f"/api/v1/spaces/{world['room']}", headers=anouk).json
+    assert "feed_url" not in as_member and "busy_feed_url" in as_member
+    assert "feed_url" not in client.get(f"/api/v1/venues/{world['venue']}", headers=anouk).json
+    for url in (venue["feed_url"], space["feed_url"]):
+        body = client.get(url.removeprefix("http://localhost")).data
+        lint(body)
+        assert "Anouk de Vries" in body.decode() and "Geheim plan" in body.replace(b"\r\n ", b"").decode()
+    busy = client.get(as_member["busy_feed_url"].removeprefix("http://localhost"))
+    assert busy.status_code == 200
+    assert busy.headers["Cache-Control"].startswith("public")
+    lint(busy.data)
+    text = busy.data.decode()
+    assert "Anouk" not in text and "anouk@" not in text and "Geheim" not in text and "ATTENDEE" not in text
+    (event,) = events(busy.data).values()
+    assert event.summary.value == "Bezet"
+    assert (
+        client.get(as_member["busy_feed_url"].removeprefix("http://localhost") + "?lang=en").data.count(
+            b"SUMMARY:Booked"
+        )
+        == 1
+    )
+
+
+def test_injection_in_titles_cannot_add_properties(client, world):
+    anouk = world["tokens"]["anouk"]
+    book(
+        client,
+        anouk,
+        world["room"],
+        "2026-12-01T09:00",
+        "2026-12-01T12:00",
+        title="Hoi\r\nATTENDEE:mailto:evil@example.org\r\nEND:VEVENT\r\nBEGIN:VEVENT;x",
+    )
+    body = client.get(feed_path(client, anouk)).data
+    lint(body)
+    lines = body.replace(b"\r\n ", b"").decode().split("\r\n")
+    assert lines.count("BEGIN:VEVENT") == 1
+    attendees = [line for line in lines if line.startswith("ATTENDEE")]
+    assert len(attendees) == 1 and "evil@example.org" not in attendees[0]
+    (event,) = events(body).values()
+    assert event.summary.value.endswith("Hoi\r\nATTENDEE:mailto:evil@example.org\r\nEND:VEVENT\r\nBEGIN:VEVENT;x") or (
+        "ATTENDEE:mailto:evil@example.org" in event.summary.value
+    )
+
+
+def test_single_event_download(client, world, login, make_user):
+    from tests.conftest import Account
+
+    anouk = world["tokens"]["anouk"]
+    booking = book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    assert client.get(f"/bookings/{booking['id']}/calendar.ics").status_code == 302  # log in first
+    login(world["samir"])
+    assert client.get(f"/bookings/{booking['id']}/calendar.ics").status_code == 404
+    client.post("/logout", data={"csrf_token": __import__("tests.conftest", fromlist=["x"]).csrf_token(client, "/")})
+    login(world["anouk"])
+    response = client.get(f"/bookings/{booking['id']}/calendar.ics")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    cal = vobject.readOne(response.data.decode())
+    assert cal.vevent.dtstart.value.astimezone(UTC) == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    _ = Account
+
+
+def test_calendar_page(client, world, login):
+    login(world["anouk"])
+    page = client.get("/calendar").get_data(as_text=True)
+    assert "webcal://localhost/feeds/member/" in page
+    assert "calendar.google.com" in page and "outlook.live.com" in page
+    from tests.conftest import csrf_token
+
+    before = re.search(r'id="feed-url" type="text" readonly value="([^"]+)"', page).group(1)
+    response = client.post("/calendar", data={"csrf_token": csrf_token(client, "/calendar")})
+    assert response.status_code == 302
+    after = re.search(
+        r'id="feed-url" type="text" readonly value="([^"]+)"', client.get("/calendar").get_data(as_text=True)
+    ).group(1)
+    assert after != before
+    assert client.get(before.removeprefix("http://localhost")).status_code == 404
+    with client.application.app_context():
+        assert db.session.get(User, world["anouk"].id).feed_token in after
