@@ -79,3 +79,9 @@ class ListForm(FlaskForm):
         validators=[Optional()],
         default="",
     )
+
+
+class VenueBlockForm(BlockForm):
+    """Blocking time from a venue's calendar page: the space is chosen in the form."""
+
+    space_id = IntegerField(_l("Space"), validators=[InputRequired()])

@@ -1,0 +1,281 @@
+"""HTML pages for booking: the booking form, a booking's page, My bookings, cancelling, and
+the managers' calendar of a venue with approve, decline, cancel, book-for and block."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.accounts.services import user_by_email
+from app.availability.localtime import BadTime, day_range, parse_date, parse_instant
+from app.bookings import services
+from app.bookings.forms import BookingForm, MessageForm, ReasonForm, VenueBlockForm
+from app.bookings.models import Booking
+from app.db import now_utc
+from app.errors import DomainError, NotFound
+from app.extensions import db
+from app.venues import services as venues
+from app.web import populate_errors, safe_next
+
+bp = Blueprint("bookings", __name__)
+
+
+def _times(form, space) -> tuple[datetime, datetime]:
+    errors, parsed = {}, []
+    for name in ("start", "end"):
+        try:
+            parsed.append(parse_instant(form[name].data or "", space.venue.zone))
+        except BadTime as exc:
+            errors[name] = [
+                _("This local time does not exist (the clocks skip it).")
+                if str(exc) == "nonexistent"
+                else _("Give a date and a time.")
+            ]
+    if errors:
+        raise DomainError(errors)
+    return parsed[0], parsed[1]
+
+
+def _default_end(space, start_text: str) -> str:
+    try:
+        start = datetime.fromisoformat(start_text)
+    except ValueError:
+        return ""
+    return (start + timedelta(minutes=max(space.min_minutes, space.slot_minutes))).strftime("%Y-%m-%dT%H:%M")
+
+
+# -- member ------------------------------------------------------------------------------------
+
+
+@bp.route("/spaces/<int:space_id>/book", methods=["GET", "POST"])
+@login_required
+def book(space_id: int):
+    try:
+        space = venues.visible_space(current_user, space_id)
+    except NotFound:
+        abort(404)
+    form = BookingForm()
+    form.space_id.data = space.id
+    if request.method == "GET":
+        form.start.data = request.args.get("start", "")[:16]
+        form.end.data = request.args.get("end", "")[:16] or _default_end(space, form.start.data)
+        form.seats.data = 1
+    status = 200
+    if form.validate_on_submit():
+        try:
+            start, end = _times(form, space)
+            repeat = None
+            if form.repeat.freq.data and form.repeat.count.data:
+                repeat = services.Repeat(form.repeat.freq.data, form.repeat.count.data, form.repeat.skip_conflicts.data)
+            member = None
+            if form.member_email.data and space.can_manage(current_user):
+                member = user_by_email(form.member_email.data)
+                if member is None:
+                    raise DomainError.on("member_email", _("No account has this e-mail address."))
+            result = services.create_booking(
+                current_user,
+                space.id,
+                start,
+                end,
+                seats=form.seats.data or 1,
+                whole=form.whole.data,
+                title=form.title.data or "",
+                repeat=repeat,
+                member=member,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            populate_errors(form, exc)
+            status = exc.status if exc.status in (409, 422) else 422
+        else:
+            first = result.bookings[0]
+            if result.skipped:
+                flash(
+                    _(
+                        "Booked %(n)s times; %(m)s dates were taken and skipped.",
+                        n=len(result.bookings),
+                        m=len(result.skipped),
+                    ),
+                    "info",
+                )
+            elif first.status == "pending":
+                flash(_("Your request is sent. The venue will let you know."), "success")
+            else:
+                flash(_("Booked. It is in your calendar feed."), "success")
+            return redirect(url_for("bookings.detail", booking_id=first.id))
+    elif form.errors:
+        status = 422
+    return render_template("bookings/book.html", form=form, space=space, venue=space.venue), status
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def detail(booking_id: int):
+    booking = _visible(booking_id)
+    series = []
+    if booking.series_id:
+        series = list(
+            db.session.scalars(db.select(Booking).where(Booking.series_id == booking.series_id).order_by(Booking.start))
+        )
+    return render_template(
+        "bookings/detail.html",
+        booking=booking,
+        series=series,
+        now=now_utc(),
+        manager=booking.space.can_manage(current_user),
+    )
+
+
+@bp.get("/bookings")
+@login_required
+def mine():
+    now = now_utc()
+    upcoming = services.list_bookings(current_user, now, now + timedelta(days=366))
+    earlier = services.list_bookings(current_user, now - timedelta(days=180), now)
+    past = [b for b in reversed(earlier) if b.end <= now][:50]
+    return render_template("bookings/mine.html", upcoming=upcoming, past=past)
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel(booking_id: int):
+    booking = _visible(booking_id)
+    form = ReasonForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if request.form.get("scope") == "series" and booking.series_id:
+                done = services.cancel_series(current_user, booking.series_id, booking.start, form.reason.data or "")
+                flash(_("%(n)s bookings are cancelled.", n=len(done)), "success")
+            else:
+                services.cancel_booking(current_user, booking.id, form.reason.data or "")
+                flash(_("Your booking is cancelled. The time is free again."), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            populate_errors(form, exc)
+            status = 422
+        else:
+            return redirect(url_for("bookings.detail", booking_id=booking.id))
+    return render_template(
+        "bookings/cancel.html", booking=booking, form=form, manager=booking.space.can_manage(current_user)
+    ), status
+
+
+def _visible(booking_id: int) -> Booking:
+    try:
+        return services.visible_booking(current_user, booking_id)
+    except NotFound:
+        abort(404)
+
+
+# -- managers ------------------------------------------------------------------------------------
+
+
+@bp.get("/manage/venues/<int:venue_id>/calendar")
+@login_required
+def calendar(venue_id: int):
+    venue = venues.managed_venue(current_user, venue_id)
+    zone = venue.zone
+    today = now_utc().astimezone(zone).date()
+    try:
+        day = parse_date(request.args["date"]) if request.args.get("date") else today
+    except BadTime:
+        day = today
+    view = "week" if request.args.get("view") == "week" else "day"
+    first = day - timedelta(days=day.weekday()) if view == "week" else day
+    last = first + timedelta(days=6) if view == "week" else day
+    start, end = day_range(first, last, zone)
+    found = [
+        b
+        for b in services.list_bookings(current_user, start.astimezone(UTC), end.astimezone(UTC), venue_id=venue.id)
+        if b.holds_seats
+    ]
+    pending = services.list_bookings(
+        current_user, now_utc(), now_utc() + timedelta(days=366), venue_id=venue.id, status="pending"
+    )
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    by_day = {
+        d: [
+            b
+            for b in found
+            if b.start.astimezone(zone).date() <= d <= (b.end - timedelta(seconds=1)).astimezone(zone).date()
+        ]
+        for d in days
+    }
+    step = timedelta(days=7 if view == "week" else 1)
+    return render_template(
+        "bookings/calendar.html",
+        venue=venue,
+        view=view,
+        day=day,
+        days=days,
+        by_day=by_day,
+        pending=pending,
+        today=today,
+        previous=first - step,
+        next=first + step,
+        block_form=VenueBlockForm(),
+        book_form=BookingForm(),
+    )
+
+
+@bp.route("/manage/bookings/<int:booking_id>", methods=["GET", "POST"])
+@login_required
+def manage(booking_id: int):
+    booking = _visible(booking_id)
+    if not booking.space.can_manage(current_user):
+        abort(403)
+    message_form, reason_form = MessageForm(), ReasonForm()
+    status = 200
+    action = request.form.get("action")
+    if request.method == "POST":
+        form = message_form if action == "approve" else reason_form
+        if form.validate_on_submit():
+            try:
+                if action == "approve":
+                    services.approve_booking(current_user, booking.id, message_form.message.data or "")
+                    flash(_("Approved. The member gets an e-mail."), "success")
+                elif action == "decline":
+                    services.decline_booking(current_user, booking.id, reason_form.reason.data or "")
+                    flash(_("Declined. The member gets an e-mail."), "success")
+                elif action == "cancel":
+                    services.cancel_booking(current_user, booking.id, reason_form.reason.data or "")
+                    flash(_("Cancelled. The member gets an e-mail."), "success")
+                else:
+                    abort(400)
+            except DomainError as exc:
+                db.session.rollback()
+                populate_errors(form, exc)
+                status = 422
+            else:
+                return redirect(safe_next(request.form.get("next"), url_for("bookings.manage", booking_id=booking.id)))
+        else:
+            status = 422
+    return render_template(
+        "bookings/manage.html", booking=booking, message_form=message_form, reason_form=reason_form
+    ), status
+
+
+@bp.post("/manage/venues/<int:venue_id>/blocks")
+@login_required
+def block(venue_id: int):
+    venue = venues.managed_venue(current_user, venue_id)
+    form = VenueBlockForm()
+    if form.validate_on_submit():
+        space = next((s for s in venue.spaces if s.id == form.space_id.data), None)
+        if space is None:
+            abort(404)
+        try:
+            start, end = _times(form, space)
+            services.create_block(current_user, space.id, start, end, form.title.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.detail, "error")
+        else:
+            flash(_("The time is blocked."), "success")
+    else:
+        flash(_("Give a start and an end."), "error")
+    return redirect(url_for("bookings.calendar", venue_id=venue.id, date=(form.start.data or "")[:10] or None))
