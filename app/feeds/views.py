@@ -44,7 +44,9 @@ def _serve(feed: feeds.Feed, private: bool) -> Response:
     not_modified = (
         etag in request.if_none_match
         if request.if_none_match
-        else bool(modified and request.if_modified_since and modified.replace(microsecond=0) <= request.if_modified_since)
+        else bool(
+            modified and request.if_modified_since and modified.replace(microsecond=0) <= request.if_modified_since
+        )
     )
     if not_modified:
         return Response(status=304, headers=headers)
@@ -110,8 +112,9 @@ def calendar():
     if form.validate_on_submit():
         rotate_feed_token(current_user)
         db.session.commit()
-        flash(_("You have a new calendar link. The old one no longer works: subscribe again with the new one."),
-              "success")
+        flash(
+            _("You have a new calendar link. The old one no longer works: subscribe again with the new one."), "success"
+        )
         return redirect(url_for("feeds.calendar"))
     url = member_feed_url(current_user)
     webcal = "webcal://" + url.split("://", 1)[1]

@@ -1,0 +1,1 @@
+"""Calendar feeds and invitations: iCalendar builders (`ical.py`), kept free of HTTP."""

@@ -1,0 +1,143 @@
+"""iCalendar for bookings: one VEVENT per booking, as an invitation or inside a feed.
+
+Pure functions: no request, no database. Every value goes through the icalendar library, which
+escapes text (so a title with a line break, ";" or "," can never add a property) and folds lines
+at 75 octets with CRLF endings.
+
+The booking's `uid` never changes; `sequence` is bumped by the booking services on every change
+(and before a cancellation), so calendar clients replace or remove the event they already hold.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parseaddr
+
+import icalendar
+
+PRODID = "-//Dichtbij//Dichtbij//NL"
+DEFAULT_ORGANIZER = "noreply@dichtbij.local"
+AUDIENCES = ("member", "manager", "public")
+METHODS = ("REQUEST", "CANCEL", "PUBLISH")
+
+# Booking status → VEVENT STATUS and the member's participation status.
+EVENT_STATUS = {"confirmed": "CONFIRMED", "pending": "TENTATIVE", "cancelled": "CANCELLED", "declined": "CANCELLED"}
+PARTSTAT = {"confirmed": "ACCEPTED", "pending": "TENTATIVE", "cancelled": "DECLINED", "declined": "DECLINED"}
+
+
+def utc(value: datetime) -> datetime:
+    """An aware instant in UTC, so the library writes `...Z` and never a floating time."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime refused: bookings are stored as UTC instants")
+    return value.astimezone(UTC)
+
+
+def booking_summary(booking) -> str:
+    """ "Zaal 1 — Buurthuis De Pijler · Buurtlunch": space, venue, and the title when there is one."""
+    space = booking.space
+    summary = f"{space.name} — {space.venue.name}"
+    if booking.title:
+        summary += f" · {booking.title}"
+    return summary
+
+
+def booking_event(
+    booking,
+    *,
+    audience: str,
+    organizer: str = DEFAULT_ORGANIZER,
+    summary: str | None = None,
+    description: str | None = None,
+    cancelled: bool = False,
+) -> icalendar.Event:
+    """The booking as a VEVENT.
+
+    audience "member" and "manager" get the full event with ORGANIZER and the member as ATTENDEE;
+    "public" (an open availability feed) gets only the time, the place and `summary`
+    ("Bezet"/"Booked"): no title, no description, no people.
+    `description` overrides the default (seats and status), e.g. with translated text.
+    `cancelled` marks the event CANCELLED whatever the booking's status (a METHOD:CANCEL mail).
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}")
+    venue = booking.space.venue
+    status = "cancelled" if cancelled else booking.status
+    event = icalendar.Event()
+    event.add("uid", booking.uid)
+    event.add("sequence", booking.sequence or 0)
+    event.add("dtstamp", utc(booking.updated_at))
+    event.add("created", utc(booking.created_at))
+    event.add("last-modified", utc(booking.updated_at))
+    event.add("dtstart", utc(booking.start))
+    event.add("dtend", utc(booking.end))
+    event.add("location", venue.full_address)
+    event.add("geo", (venue.lat, venue.lon))
+    event.add("status", EVENT_STATUS[status])
+    event.add("transp", "OPAQUE")
+    if audience == "public":
+        event.add("summary", summary or "Booked")
+        return event
+    event.add("summary", summary or booking_summary(booking))
+    if description is None:
+        description = f"Seats: {booking.seats}\nStatus: {status}"
+    event.add("description", description)
+    organizer_address = icalendar.vCalAddress(f"mailto:{organizer}")
+    organizer_address.params["cn"] = venue.name or "Dichtbij"
+    event.add("organizer", organizer_address)
+    member = booking.member
+    if member is not None:
+        attendee = icalendar.vCalAddress(f"mailto:{member.email}")
+        attendee.params["cn"] = member.name
+        attendee.params["role"] = "REQ-PARTICIPANT"
+        attendee.params["partstat"] = PARTSTAT[status]
+        attendee.params["rsvp"] = "FALSE"  # the booking is already decided; replies go nowhere
+        event.add("attendee", attendee)
+    return event
+
+
+def calendar(method: str | None, events: list[icalendar.Event]) -> icalendar.Calendar:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    if method:
+        cal.add("method", method)
+    for event in events:
+        cal.add_component(event)
+    return cal
+
+
+def organizer_address() -> str:
+    """The address calendar invitations come from: MAIL_DEFAULT_SENDER, when an app is running."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        address = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")[1]
+        if address:
+            return address
+    return DEFAULT_ORGANIZER
+
+
+def invitation(
+    booking,
+    method: str,
+    *,
+    audience: str = "member",
+    organizer: str | None = None,
+    description: str | None = None,
+) -> bytes:
+    """A VCALENDAR with METHOD and one VEVENT: what a mail carries as text/calendar and invite.ics.
+
+    REQUEST adds or updates the event in the member's calendar; CANCEL (same UID, the bumped
+    SEQUENCE) removes it; PUBLISH is a copy for information (the managers' new-request mail).
+    """
+    method = method.upper()
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    event = booking_event(
+        booking,
+        audience=audience,
+        organizer=organizer or organizer_address(),
+        description=description,
+        cancelled=method == "CANCEL",
+    )
+    return calendar(method, [event]).to_ical()
