@@ -68,6 +68,19 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Dichtbij <noreply@dichtbij.local>")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")  # absolute links in mail
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 30)  # seconds, for `flask mail send`
+    # Right after a booking commits, a background thread tries to send its mail at once, with a
+    # short timeout; what fails stays queued for `flask mail send`.
+    MAIL_DELIVER_AFTER_COMMIT = env_bool("MAIL_DELIVER_AFTER_COMMIT", True)
+    MAIL_TIMEOUT_AFTER_COMMIT = env_int("MAIL_TIMEOUT_AFTER_COMMIT", 5)
+
+    # Calendars imported by URL (app/feeds/fetch.py): private and local addresses are refused
+    # unless this is on (only for a closed network you trust); limits of one download.
+    IMPORT_ALLOW_PRIVATE_ADDRESSES = env_bool("IMPORT_ALLOW_PRIVATE_ADDRESSES", False)
+    IMPORT_TIMEOUT_SECONDS = env_int("IMPORT_TIMEOUT_SECONDS", 10)
+    IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+    IMPORT_MAX_REDIRECTS = env_int("IMPORT_MAX_REDIRECTS", 5)
 
     # Front-end packages installed by `npm ci`, served by the app.
     NODE_MODULES = Path(os.environ.get("NODE_MODULES", BASE_DIR / "node_modules"))
@@ -79,6 +92,8 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    # Tests share one connection per test; a delivery thread must not use it.
+    MAIL_DELIVER_AFTER_COMMIT = False
     SECRET_KEY = "testing"
     # A cheap scrypt setting: tests hash many passwords.
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
