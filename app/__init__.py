@@ -82,13 +82,17 @@ def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.assets import bp as assets_bp
     from app.availability.views import bp as availability_bp
+    from app.bookings.views import bp as bookings_bp
     from app.extensions import csrf
+    from app.feeds.views import bp as feeds_bp
     from app.home.views import bp as home_bp
     from app.venues.views import bp as venues_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(assets_bp)
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(bookings_bp)
     app.register_blueprint(venues_bp)
     app.register_blueprint(availability_bp)
     csrf.exempt(api_bp)  # bearer tokens only, never the session cookie
@@ -103,14 +107,20 @@ def register_errors(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from app import i18n, security
+    from app.notifications.outbox import after_commit_delivery
 
     security.register(app)
     i18n.register(app)
+    after_commit_delivery(app)
 
 
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import users_cli
     from app.demo.cli import demo_cli
+    from app.feeds.cli import calendars_cli
+    from app.notifications.cli import mail_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(calendars_cli)

@@ -5,9 +5,9 @@ The same form classes parse the JSON API bodies (see `app.api.parsing`).
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms import EmailField, FloatField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 LANGUAGE_CHOICES = [
     SelectChoice("nl", "Nederlands", {"lang": "nl"}),
@@ -34,6 +34,37 @@ class RegisterForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     language = RadioField(_l("Language"), choices=LANGUAGE_CHOICES)
+
+
+class HomeForm(FlaskForm):
+    """Where the member walks from: a neighbourhood, or coordinates. Only the member sees it."""
+
+    neighbourhood = SelectField(_l("Neighbourhood"), choices=[], validate_choice=True, validators=[Optional()])
+    home_label = StringField(
+        _l("Name for this place"),
+        validators=[Optional(), Length(max=100)],
+        description=_l("Only you see it, for example “Home” or “Studio”."),
+    )
+    home_lat = FloatField(
+        _l("Latitude"),
+        validators=[Optional(), NumberRange(-90, 90)],
+        description=_l("For example 52.0894."),
+    )
+    home_lon = FloatField(
+        _l("Longitude"),
+        validators=[Optional(), NumberRange(-180, 180)],
+        description=_l("For example 5.0936."),
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not self.neighbourhood.data and self.home_lat.data is None and self.home_lon.data is None:
+            # Without neighbourhoods to choose from the page shows only the coordinates.
+            field = self.neighbourhood if len(self.neighbourhood.choices or []) > 1 else self.home_lat
+            field.errors.append(_l("Choose a neighbourhood, or enter latitude and longitude."))
+            return False
+        return True
 
 
 class PasswordForm(FlaskForm):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import services
-from app.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm, TokenForm
+from app.accounts.forms import HomeForm, LoginForm, PasswordForm, ProfileForm, RegisterForm, TokenForm
 from app.errors import DomainError, Throttled
 from app.extensions import db
 from app.web import populate_errors, safe_next
@@ -96,7 +96,51 @@ def profile():
             return redirect(url_for("accounts.profile"))
     elif form.errors:
         status = 422
-    return render_template("accounts/profile.html", form=form), status
+    return render_profile(form, home_form(None)), status
+
+
+def home_form(formdata) -> HomeForm:
+    """The home-location form, its neighbourhoods fed by the venues that are published."""
+    user = current_user
+    form = HomeForm(
+        formdata=formdata,
+        data={"home_label": user.home_label, "home_lat": user.home_lat, "home_lon": user.home_lon},
+    )
+    form.neighbourhood.choices = [("", _("Choose a neighbourhood"))] + [
+        (name, name) for name, _lat, _lon in services.neighbourhoods()
+    ]
+    return form
+
+
+def render_profile(form: ProfileForm, home: HomeForm) -> str:
+    return render_template("accounts/profile.html", form=form, home_form=home)
+
+
+@bp.post("/account/home")
+@login_required
+def home():
+    if request.form.get("clear"):
+        services.set_home(current_user, "", None, None)
+        db.session.commit()
+        flash(_("Your home location is removed."), "success")
+        return redirect(url_for("accounts.profile"))
+    form = home_form(request.form)
+    if form.validate():
+        lat, lon, label = form.home_lat.data, form.home_lon.data, form.home_label.data or ""
+        if form.neighbourhood.data:
+            centres = {name: (n_lat, n_lon) for name, n_lat, n_lon in services.neighbourhoods()}
+            lat, lon = centres[form.neighbourhood.data]
+            label = label or form.neighbourhood.data
+        try:
+            services.set_home(current_user, label, lat, lon)
+        except DomainError as exc:
+            db.session.rollback()
+            populate_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Your home location is saved."), "success")
+            return redirect(url_for("accounts.profile") + "#home")
+    return render_profile(ProfileForm(formdata=None, obj=current_user), form), 422
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
