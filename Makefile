@@ -54,10 +54,10 @@ db: setup
 	$(FLASK) demo load --if-empty
 
 ## After changing UI strings: update the template and both catalogues, then translate.
-extract-messages: setup
+extract-messages: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --omit-header \
 	  -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location --ignore-obsolete \
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --ignore-obsolete \
 	  --no-fuzzy-matching
 
 clean:

@@ -260,10 +260,8 @@ def cancel_series(series_id: str):
     from_ = None
     if form.from_.data:
         try:
-            from_ = datetime.fromisoformat(form.from_.data)
-            if from_.tzinfo is None:
-                from_ = from_.replace(tzinfo=UTC)
-        except ValueError:
+            from_ = parse_instant(form.from_.data, UTC)
+        except BadTime:
             raise DomainError.on("from", _l("Use a date and time with an offset, like 2026-12-01T09:00:00+01:00."))
     cancelled = bookings.cancel_series(g.actor, series_id[:40], from_, form.reason.data or "")
     return jsonify({"series_id": series_id, "bookings": [booking_json(b) for b in cancelled]})

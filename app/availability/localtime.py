@@ -15,6 +15,16 @@ class BadTime(ValueError):
     """The text is not a usable time; the message says why, for a person."""
 
 
+# Times far outside this range are typing errors, and would overflow date arithmetic.
+FIRST_YEAR, LAST_YEAR = 1971, 2099
+
+
+def _in_range(value):
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise BadTime("format")
+    return value
+
+
 def exists(local: datetime) -> bool:
     """False for wall-clock times skipped by a DST change (02:30 on the spring-forward night)."""
     tz = local.tzinfo
@@ -35,6 +45,7 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         value = datetime.fromisoformat(text.strip().replace("z", "Z"))
     except (ValueError, AttributeError) as exc:
         raise BadTime("format") from exc
+    _in_range(value)
     if value.tzinfo is None:
         value = localize(value, tz)
     return value.astimezone(tz)
@@ -42,7 +53,7 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
 
 def parse_date(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        return _in_range(date.fromisoformat(text.strip()))
     except (ValueError, AttributeError) as exc:
         raise BadTime("format") from exc
 

@@ -190,7 +190,7 @@ def build_query(
         for name, text in (("free_from", free_from), ("free_to", free_to)):
             try:
                 value = datetime.fromisoformat(text.strip().replace("z", "Z"))
-                parse_instant(text, check_zone)  # refuses times in the spring-forward gap
+                parse_instant(text, check_zone)  # refuses the spring-forward gap and absurd years
                 parsed[name] = value
             except (ValueError, BadTime):
                 errors[name] = [str(_l("Use a date and time like 2026-12-01T09:00, in local time or with an offset."))]

@@ -145,6 +145,8 @@ def test_both_mode_whole_takes_every_seat(app, client, manager, venue, anouk, sa
         ("2026-12-01T09:00", "2026-12-01T10:00", {"seats": 13}, "seats"),
         ("2026-12-01T09:00", "2026-12-01T10:00", {"seats": 0}, "seats"),
         ("2026-12-01 9 uur", "2026-12-01T10:00", {}, "start"),
+        ("9999-12-31T09:00", "9999-12-31T10:00", {}, "start"),
+        ("0001-01-01T00:00:00+01:00", "2026-12-01T10:00", {}, "start"),
         ("2027-03-28T02:30", "2027-03-28T03:30", {}, "start"),  # does not exist
         ("2026-12-01T09:00", "2026-12-01T10:00", {"title": "x" * 201}, "title"),
         ("2026-12-01T09:00", "2026-12-01T10:00", {"seats": "2"}, "seats"),
@@ -189,9 +191,10 @@ def test_booking_across_a_dst_change(app, client, manager, venue, anouk, monkeyp
 
     monkeypatch.setattr(services, "now_utc", lambda: datetime(2027, 10, 1, tzinfo=UTC))
     space = make_space(app, manager.id, venue, hours="daily", max_minutes=24 * 60, horizon_days=60)
-    from app.venues.services import managed_space
-    from app.availability.services import set_hours
     from datetime import time
+
+    from app.availability.services import set_hours
+    from app.venues.services import managed_space
 
     with app.app_context():
         from app.accounts.models import User

@@ -323,6 +323,8 @@ def test_availability_on_dst_days(app, client, manager, mh, monkeypatch):
         "from=2026-12-05&to=2026-12-01",
         "from=1-12-2026&to=2026-12-02",
         "from=2026-02-30&to=2026-03-01",
+        "from=9999-12-31&to=9999-12-31",
+        "from=0001-01-01&to=0001-01-02",
     ],
 )
 def test_availability_bad_ranges(app, client, manager, mh, query):
@@ -421,6 +423,8 @@ def test_search_filters_amenities_seats_and_free_window(app, client, manager, me
         ("free_from=2026-12-01T09:00&free_to=2026-12-31T09:00", "free_to"),
         ("free_from=2027-03-28T02:30&free_to=2027-03-28T05:00", "free_from"),
         ("free_from=morgen&free_to=2026-12-01T09:00", "free_from"),
+        ("free_from=9999-12-31T09:00&free_to=9999-12-31T12:00", "free_from"),
+        ("free_from=0001-01-01T09:00:00%2B01:00&free_to=0001-01-01T12:00:00%2B01:00", "free_from"),
     ],
 )
 def test_search_bad_input(client, member, make_token, query, error_field):
