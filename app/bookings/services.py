@@ -28,6 +28,7 @@ from app.bookings.transaction import lock_space, run_write
 from app.db import now_utc
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.extensions import db
+from app.feeds.imports import imported_busy
 from app.venues.models import Space, Venue
 
 MAX_LIST_DAYS = 366
@@ -77,7 +78,7 @@ def space_rules(space: Space) -> engine.SpaceRules:
 
 
 def taken_in(space: Space, start: datetime, end: datetime, exclude: set[int] | None = None) -> list[engine.Taken]:
-    """Seats held in the space around [start, end): bookings and blocks."""
+    """Seats held in the space around [start, end): bookings, blocks, imported busy time."""
     margin = timedelta(minutes=space.buffer_minutes)
     rows = db.session.execute(
         sa.select(Booking.id, Booking.start, Booking.end, Booking.seats, Booking.whole, Booking.kind).where(
@@ -92,6 +93,8 @@ def taken_in(space: Space, start: datetime, end: datetime, exclude: set[int] | N
         for booking_id, b_start, b_end, seats, whole, kind in rows
         if not exclude or booking_id not in exclude
     ]
+    for b_start, b_end in imported_busy([space.id], start - margin, end + margin).get(space.id, []):
+        taken.append(engine.Taken(b_start, b_end, space.capacity))  # the venue's own calendar
     return taken
 
 

@@ -427,7 +427,6 @@ def test_imported_busy_answers_per_space_in_one_query(app, client, mh, manager, 
         assert imports.imported_busy([], NOW, NOW + timedelta(days=1)) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="imported_busy is not yet wired into availability (the lead wires it)")
 def test_availability_api_leaves_out_imported_time(app, client, mh, place, server, allow_private):
     imported(app, client, mh, server, place.space_id, "google.ics")
     response = client.get(f"/api/v1/spaces/{place.space_id}/availability?from=2026-12-06&to=2026-12-06", headers=mh)
@@ -1036,3 +1035,13 @@ def test_one_broken_event_does_not_spoil_the_feed():
     assert [(o.uid, o.start, o.end) for o in found] == [
         ("ok@example.org", utc("2026-12-01 09:00"), utc("2026-12-01 10:00"))
     ]
+
+
+def test_a_booking_into_imported_time_is_refused(app, client, mh, place, server, allow_private, clock):
+    """The venue's own calendar takes the whole space: booking into it is a 409, around it is fine."""
+    imported(app, client, mh, server, place.space_id, "google.ics")
+    body = {"space_id": place.space_id, "start": "2026-12-06T10:30", "end": "2026-12-06T11:00"}
+    response = client.post("/api/v1/bookings", json=body, headers=mh)
+    assert response.status_code == 409, response.json
+    body.update(start="2026-12-06T09:00", end="2026-12-06T10:00")
+    assert client.post("/api/v1/bookings", json=body, headers=mh).status_code == 201
