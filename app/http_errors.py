@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
+from flask_babel import force_locale
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api.problems import problem, wants_problem
@@ -47,6 +49,19 @@ def register(app: Flask) -> None:
         if status >= 500:
             template = "errors/500.html"
         return render_template(template, detail=None), status, headers
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    def database_unavailable(exc: Exception):
+        """The database went away (restart, failover): a clean 503, never a 500."""
+        _rollback()
+        app.logger.warning("Database unavailable: %s", exc)
+        headers = {"Retry-After": "5"}
+        if wants_problem():
+            return problem(503, "The database is not available right now. Try again in a moment.", headers=headers)
+        language = request.accept_languages.best_match(("nl", "en"), default="nl")
+        with force_locale(language):  # the usual choice would ask the database for the account
+            return render_template("errors/503.html", language=language), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

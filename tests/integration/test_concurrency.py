@@ -5,107 +5,26 @@ than the capacity, every answer was 201, 409 or 422, and every 201 is in the dat
 from __future__ import annotations
 
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from app import create_app
-from app.accounts.services import create_api_token, register_user
-from app.availability.services import set_hours
 from app.bookings.models import HOLDING, Booking
 from app.extensions import db
-from app.venues import services as venues
-from config import TestingConfig
-from tests.support.databases import empty_database, migrate
 
-ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 24
 ROUNDS = 3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def seeded(database_kind, tmp_path):
-    """A fresh database with a room (one booking at a time) and a corner of 5 seats."""
-    from datetime import time as wall
-
-    url = empty_database(database_kind, "dichtbij_concurrency", tmp_path)
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
-    migrate(app)
-    with app.app_context():
-        manager = register_user("manager@example.org", "long enough pw", "Manager", role="manager")
-        venue = venues.create_venue(manager, {"name": "Buurthuis", "kind": "community_centre",
-                                              "address": "Plein 1", "city": "Utrecht", "lat": 52.09,
-                                              "lon": 5.10, "published": True})
-        room = venues.create_space(manager, venue, {"name": "Zaal", "capacity": 10, "mode": "room",
-                                                    "slot_minutes": 30, "horizon_days": 60})
-        corner = venues.create_space(manager, venue, {"name": "Hoek", "capacity": 5, "mode": "seats",
-                                                      "slot_minutes": 30, "horizon_days": 60})
-        for space in (room, corner):
-            set_hours(manager, space, [(d, wall(8), wall(20)) for d in range(7)])
-        tokens = []
-        for i in range(CLIENTS):
-            member = register_user(f"member{i}@example.org", "long enough pw", f"Member {i}")
-            tokens.append(create_api_token(member, "load")[1])
-        db.session.commit()
-        ids = {"room": room.id, "corner": corner.id}
-    yield app, url, ids, tokens
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture
-def server(seeded, tmp_path):
-    app, url, ids, tokens = seeded
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "concurrency", "DICHTBIJ_CONFIG": "development",
-           "DICHTBIJ_INSTANCE": str(tmp_path / "instance"), "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "4", "--threads", "4",
-         "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
-    yield base, app, ids, tokens
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
-
-
 def post(base: str, token: str, body: dict) -> tuple[int, dict]:
     request = urllib.request.Request(
-        f"{base}/api/v1/bookings", data=json.dumps(body).encode(), method="POST",
+        f"{base}/api/v1/bookings",
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
@@ -125,7 +44,7 @@ def max_in_use(rows: list[tuple[datetime, datetime, int]]) -> int:
 
 
 def test_no_double_booking_under_concurrent_load(server):
-    base, app, ids, tokens = server
+    base, app, ids, tokens, _proc = server
     day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     rng = random.Random(7)
     results: list[tuple[int, dict, str]] = []
@@ -158,8 +77,9 @@ def test_no_double_booking_under_concurrent_load(server):
     created = {p["id"] for s, p, _ in results if s == 201}
     with app.app_context():
         rows = db.session.execute(
-            sa.select(Booking.id, Booking.space_id, Booking.start, Booking.end, Booking.seats)
-            .where(Booking.status.in_(HOLDING))
+            sa.select(Booking.id, Booking.space_id, Booking.start, Booking.end, Booking.seats).where(
+                Booking.status.in_(HOLDING)
+            )
         ).all()
     assert created == {r.id for r in rows}  # every 201 is in the database, nothing else is
     room_rows = [(r.start, r.end, r.seats) for r in rows if r.space_id == ids["room"]]
