@@ -7,9 +7,6 @@ no transaction (nor SQLite's write lock) is held meanwhile, then load the object
 from __future__ import annotations
 
 from flask import g, jsonify
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import InputRequired, Length
 
 from app.api import bp
 from app.api.auth import token_required
@@ -17,12 +14,9 @@ from app.api.parsing import form_from_json
 from app.api.schemas import instant
 from app.extensions import db
 from app.feeds import imports
+from app.feeds.forms import ImportForm
 from app.feeds.import_models import CalendarImport
 from app.venues import services as venues
-
-
-class ImportForm(FlaskForm):
-    url = StringField(validators=[InputRequired(), Length(max=2000)])
 
 
 def import_json(import_: CalendarImport) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from datetime import UTC
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,11 +14,16 @@ from flask_wtf import FlaskForm
 from app.accounts.models import User
 from app.accounts.services import rotate_feed_token
 from app.bookings.services import visible_booking
-from app.errors import NotFound
+from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.feeds import feeds
+from app.feeds import imports as calendar_imports
+from app.feeds.forms import ImportForm, UploadForm
 from app.feeds.ical import invitation
+from app.feeds.import_models import ImportedBlock
+from app.venues import services as venues
 from app.venues.models import Space, Venue
+from app.web import populate_errors
 
 bp = Blueprint("feeds", __name__)
 
@@ -138,3 +144,89 @@ def booking_ics(booking_id: int):
             "Cache-Control": "private, no-store",
         },
     )
+
+
+# -- calendars a venue keeps elsewhere --------------------------------------------------------
+
+
+@bp.route("/manage/spaces/<int:space_id>/calendars", methods=["GET", "POST"])
+@login_required
+def imports_page(space_id: int):
+    """Attach a Google/Outlook calendar by its address, or upload an .ics file; its events
+    then block the space. Sync now, see errors and bookings that clash."""
+    space = venues.managed_space(current_user, space_id)
+    url_form, upload_form = ImportForm(prefix="link"), UploadForm(prefix="upload")
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.form.get("kind") == "url":
+                if not url_form.validate_on_submit():
+                    raise DomainError({k: v for k, v in url_form.errors.items() if k})
+                feed = calendar_imports.check_url(space, url_form.url.data)
+                db.session.commit()
+                fetched = calendar_imports.download(feed)  # no transaction open while we wait
+                space = venues.managed_space(current_user, space_id)
+                made = calendar_imports.create_import(current_user, space, feed, fetched)
+                db.session.commit()
+                _flash_result(made)
+            else:
+                if not upload_form.validate_on_submit():
+                    raise DomainError({k: v for k, v in upload_form.errors.items() if k})
+                upload = upload_form.file.data
+                made = calendar_imports.import_upload(current_user, space, upload.filename or "", upload.read())
+                db.session.commit()
+                _flash_result(made)
+            return redirect(url_for("feeds.imports_page", space_id=space_id))
+        except DomainError as exc:
+            db.session.rollback()
+            populate_errors(url_form if request.form.get("kind") == "url" else upload_form, exc)
+            status = exc.status if exc.status in (403, 404) else 422
+    space = venues.managed_space(current_user, space_id)
+    found = calendar_imports.imports_of(current_user, space)
+    rows = [(i, calendar_imports.conflicting_bookings(i), _block_count(i)) for i in found]
+    return render_template(
+        "feeds/imports.html", space=space, venue=space.venue, rows=rows, url_form=url_form, upload_form=upload_form
+    ), status
+
+
+def _flash_result(made) -> None:
+    if made.last_error:
+        flash(_("The calendar is added, but could not be read yet: %(error)s", error=made.last_error), "error")
+    else:
+        flash(_("The calendar is added. Its events now block this space."), "success")
+
+
+def _block_count(import_) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(ImportedBlock).where(ImportedBlock.import_id == import_.id)
+    )
+
+
+@bp.post("/manage/calendars/<int:import_id>/sync")
+@login_required
+def sync_now(import_id: int):
+    feed = calendar_imports.feed_request(calendar_imports.managed_import(current_user, import_id))
+    db.session.commit()
+    fetched = calendar_imports.download(feed)
+    import_ = calendar_imports.managed_import(current_user, import_id)
+    calendar_imports.apply_download(import_, fetched)
+    db.session.commit()
+    if import_.last_error:
+        flash(
+            _("Could not sync: %(error)s. The last good copy still blocks the space.", error=import_.last_error),
+            "error",
+        )
+    else:
+        flash(_("Synced."), "success")
+    return redirect(url_for("feeds.imports_page", space_id=import_.space_id))
+
+
+@bp.post("/manage/calendars/<int:import_id>/delete")
+@login_required
+def delete_import(import_id: int):
+    import_ = calendar_imports.managed_import(current_user, import_id)
+    space_id = import_.space_id
+    calendar_imports.delete_import(current_user, import_)
+    db.session.commit()
+    flash(_("The calendar is removed; its events no longer block the space."), "success")
+    return redirect(url_for("feeds.imports_page", space_id=space_id))
