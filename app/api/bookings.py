@@ -17,6 +17,7 @@ from app.api.auth import token_required
 from app.api.parsing import form_from_json, json_body
 from app.api.schemas import instant
 from app.availability.localtime import BadTime, day_range, parse_date, parse_instant
+from app.availability.spans import read_span
 from app.bookings import services as bookings
 from app.bookings.forms import BlockForm, BookingForm, ChangeForm, ListForm, MessageForm, ReasonForm, SeriesCancelForm
 from app.bookings.models import Booking, IdempotencyKey
@@ -53,19 +54,7 @@ def booking_json(booking: Booking) -> dict:
 
 def times(form, space: Space) -> tuple[datetime, datetime]:
     """Start and end in the space's zone; a local time that does not exist is a 422."""
-    errors, parsed = {}, []
-    for name in ("start", "end"):
-        try:
-            parsed.append(parse_instant(form[name].data, space.venue.zone))
-        except BadTime as exc:
-            errors[name] = [
-                str(_l("This local time does not exist (the clocks skip it)."))
-                if str(exc) == "nonexistent"
-                else str(_l("Use a date and time like 2026-12-01T09:00."))
-            ]
-    if errors:
-        raise DomainError(errors)
-    return parsed[0], parsed[1]
+    return read_span({"start": form.start.data, "end": form.end.data}, space.venue.zone)
 
 
 def _space(space_id: int) -> Space:

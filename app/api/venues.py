@@ -14,7 +14,8 @@ from app.api.parsing import form_from_json, json_body
 from app.api.schemas import closure_json, instant, space_json, venue_json, window_json
 from app.availability import services as availability
 from app.availability.forms import ClosureForm, HoursForm, RangeForm, SearchForm
-from app.availability.localtime import BadTime, day_range, parse_date, parse_instant
+from app.availability.localtime import BadTime, parse_date
+from app.availability.spans import read_span
 from app.db import now_utc
 from app.errors import DomainError
 from app.extensions import db
@@ -183,26 +184,7 @@ def put_hours(space_id: int):
 
 def closure_range(form: ClosureForm, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """A date means the whole local day (the end date included); a date-time is used as is."""
-    errors = {}
-    bounds = []
-    for name, field in (("start", form.start), ("end", form.end)):
-        text = field.data.strip()
-        try:
-            if len(text) == 10:
-                day = parse_date(text)
-                bounds.append(day_range(day, day, zone)[0 if name == "start" else 1])
-            else:
-                bounds.append(parse_instant(text, zone))
-        except BadTime as exc:
-            message = (
-                _l("This local time does not exist (the clocks skip it).")
-                if str(exc) == "nonexistent"
-                else _l("Use a date (2026-12-24) or a date and time (2026-12-24T13:00).")
-            )
-            errors[name] = [str(message)]
-    if errors:
-        raise DomainError(errors)
-    return bounds[0], bounds[1]
+    return read_span({"start": form.start.data, "end": form.end.data}, zone, dates=True)
 
 
 @bp.get("/spaces/<int:space_id>/closures")

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.services import user_by_email
-from app.availability.localtime import BadTime, day_range, parse_date, parse_instant
+from app.availability.localtime import BadTime, day_range, parse_date
+from app.availability.spans import read_span
 from app.bookings import services
 from app.bookings.forms import BookingForm, MessageForm, ReasonForm, VenueBlockForm
 from app.bookings.models import Booking
@@ -24,19 +25,7 @@ bp = Blueprint("bookings", __name__)
 
 
 def _times(form, space) -> tuple[datetime, datetime]:
-    errors, parsed = {}, []
-    for name in ("start", "end"):
-        try:
-            parsed.append(parse_instant(form[name].data or "", space.venue.zone))
-        except BadTime as exc:
-            errors[name] = [
-                _("This local time does not exist (the clocks skip it).")
-                if str(exc) == "nonexistent"
-                else _("Give a date and a time.")
-            ]
-    if errors:
-        raise DomainError(errors)
-    return parsed[0], parsed[1]
+    return read_span({"start": form.start.data, "end": form.end.data}, space.venue.zone)
 
 
 def _default_end(space, start_text: str) -> str:
