@@ -22,6 +22,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errors(app)
     register_hooks(app)
@@ -77,8 +78,24 @@ def register_extensions(app: Flask) -> None:
         return user if user is not None and user.active else None
 
 
+def register_converters(app: Flask) -> None:
+    """`<int:...>` in a URL is an id. One beyond MAX_ID would overflow the query (a 500); it
+    becomes 0, which no row has, so the view gives its usual 404 (or 405 for a wrong method)."""
+    from werkzeug.routing import IntegerConverter
+
+    from app.db import MAX_ID
+
+    class IdConverter(IntegerConverter):
+        def to_python(self, value: str) -> int:
+            number = super().to_python(value)
+            return number if number <= MAX_ID else 0
+
+    app.url_map.converters["int"] = IdConverter
+
+
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.admin.views import bp as admin_bp
     from app.api import bp as api_bp
     from app.assets import bp as assets_bp
     from app.availability.views import bp as availability_bp
@@ -95,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bookings_bp)
     app.register_blueprint(venues_bp)
     app.register_blueprint(availability_bp)
+    app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # bearer tokens only, never the session cookie
     app.register_blueprint(api_bp)
 

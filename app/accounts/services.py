@@ -200,3 +200,82 @@ def rotate_feed_token(user: User) -> str:
     user.feed_token = new_feed_token()
     db.session.flush()
     return user.feed_token
+
+
+# -- administration (the association's coordinator) -------------------------------------------
+
+ADMIN_PAGE_SIZE = 50
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise Forbidden(detail=str(_l("Only administrators may manage accounts.")))
+
+
+def _account(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def account_for_admin(actor: User, user_id: int) -> User:
+    """One account, for an administrator's eyes only."""
+    _require_admin(actor)
+    return _account(user_id)
+
+
+def search_users(
+    actor: User, query: str = "", page: int = 1, per_page: int = ADMIN_PAGE_SIZE
+) -> tuple[list[User], int]:
+    """Accounts whose name or e-mail address contains `query` (any case), newest first,
+    one page at a time; returns the page and the number of matches."""
+    _require_admin(actor)
+    condition = sa.true()
+    words = (query or "").strip().lower()[:100]
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        condition = sa.or_(sa.func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(condition)) or 0
+    page = max(1, page)
+    users = db.session.scalars(
+        sa.select(User)
+        .where(condition)
+        .order_by(User.created_at.desc(), User.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(users), total
+
+
+def set_role(actor: User, user_id: int, role: str) -> User:
+    """Make an account a member, a venue manager or an administrator.
+
+    An administrator never changes their own role: that way there is always one left.
+    """
+    _require_admin(actor)
+    user = _account(user_id)
+    if role not in ROLES:
+        raise DomainError.on("role", _l("Choose member, venue manager or administrator."))
+    if user.id == actor.id and role != user.role:
+        raise DomainError.on("role", _l("You cannot change your own role. Ask another administrator."))
+    user.role = role
+    if role == "member":
+        # A member manages no venue: demotion also ends the venues' trust in them.
+        from app.venues.models import venue_managers
+
+        db.session.execute(sa.delete(venue_managers).where(venue_managers.c.user_id == user.id))
+    db.session.flush()
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivate or reactivate an account. An inactive account cannot log in or use its API
+    tokens (see `authenticate`, `user_for_token` and the session loader); its bookings stay."""
+    _require_admin(actor)
+    user = _account(user_id)
+    if user.id == actor.id and not active:
+        raise DomainError.on("", _l("You cannot deactivate your own account. Ask another administrator."))
+    user.active = bool(active)
+    db.session.flush()
+    return user

@@ -1,0 +1,1 @@
+"""Administration pages for the association's coordinator: accounts and their roles."""
