@@ -21,6 +21,11 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Ids are 32-bit integers on PostgreSQL (64-bit on SQLite). A larger one in a URL finds nothing (404)
+# and in a form is refused (422), before it reaches a query, where it would overflow into a 500.
+MAX_ID = 2**31 - 1
+
+
 def new_feed_token() -> str:
     """A secret for a calendar-feed URL: 192 bits, 32 URL-safe characters."""
     return secrets.token_urlsafe(24)

@@ -8,6 +8,8 @@ from wtforms import BooleanField, Form, FormField, IntegerField, SelectField, St
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from app.db import MAX_ID
+
 
 class RepeatForm(Form):
     freq = SelectField(
@@ -23,7 +25,7 @@ class BookingForm(FlaskForm):
     """`{"space_id", "start", "end", "seats", "whole", "title", "repeat"}`; times in ISO 8601,
     without an offset meaning the venue's local time."""
 
-    space_id = IntegerField(validators=[InputRequired()])
+    space_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_ID)])
     start = StringField(_l("From"), validators=[DataRequired(), Length(max=40)])
     end = StringField(_l("Until"), validators=[DataRequired(), Length(max=40)])
     seats = IntegerField(_l("Seats"), default=1, validators=[Optional(), NumberRange(1, 10_000)])
@@ -72,8 +74,8 @@ class ListForm(FlaskForm):
 
     from_ = StringField(name="from", validators=[Optional(), Length(max=40)])
     to = StringField(validators=[Optional(), Length(max=40)])
-    space_id = IntegerField(validators=[Optional()])
-    venue_id = IntegerField(validators=[Optional()])
+    space_id = IntegerField(validators=[Optional(), NumberRange(1, MAX_ID)])
+    venue_id = IntegerField(validators=[Optional(), NumberRange(1, MAX_ID)])
     status = SelectField(
         choices=[SelectChoice(""), *(SelectChoice(s) for s in ("pending", "confirmed", "cancelled", "declined"))],
         validators=[Optional()],
@@ -84,4 +86,4 @@ class ListForm(FlaskForm):
 class VenueBlockForm(BlockForm):
     """Blocking time from a venue's calendar page: the space is chosen in the form."""
 
-    space_id = IntegerField(_l("Space"), validators=[InputRequired()])
+    space_id = IntegerField(_l("Space"), validators=[InputRequired(), NumberRange(1, MAX_ID)])

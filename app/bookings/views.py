@@ -148,6 +148,8 @@ def cancel(booking_id: int):
             status = 422
         else:
             return redirect(url_for("bookings.detail", booking_id=booking.id))
+    elif form.errors:
+        status = 422
     return render_template(
         "bookings/cancel.html", booking=booking, form=form, manager=booking.space.can_manage(current_user)
     ), status

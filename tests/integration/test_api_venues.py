@@ -53,8 +53,23 @@ def test_manager_creates_venue_and_becomes_its_manager(app, client, manager, mh)
     assert body["name"] == "Buurthuis De Pijler"
     assert body["timezone"] == "Europe/Amsterdam"
     assert body["amenities"] == ["coffee", "wifi"]
-    assert set(body) == {"id", "name", "kind", "address", "postcode", "city", "neighbourhood", "lat", "lon",
-                         "timezone", "description", "contact", "amenities", "published", "feed_url"}
+    assert set(body) == {
+        "id",
+        "name",
+        "kind",
+        "address",
+        "postcode",
+        "city",
+        "neighbourhood",
+        "lat",
+        "lon",
+        "timezone",
+        "description",
+        "contact",
+        "amenities",
+        "published",
+        "feed_url",
+    }
     with app.app_context():
         venue = db.session.get(Venue, body["id"])
         assert [m.id for m in venue.managers] == [manager.id]
@@ -146,10 +161,26 @@ def test_space_lifecycle(app, client, mh):
     assert response.status_code == 201
     space = response.json
     assert (space["venue_id"], space["capacity"], space["mode"], space["slot_minutes"]) == (vid, 8, "seats", 30)
-    assert set(space) == {"id", "venue_id", "name", "description", "capacity", "mode", "slot_minutes",
-                          "min_minutes", "max_minutes", "lead_minutes", "horizon_days", "buffer_minutes",
-                          "requires_approval", "cancel_hours", "price_per_hour_cents", "amenities",
-                          "busy_feed_url", "feed_url"}
+    assert set(space) == {
+        "id",
+        "venue_id",
+        "name",
+        "description",
+        "capacity",
+        "mode",
+        "slot_minutes",
+        "min_minutes",
+        "max_minutes",
+        "lead_minutes",
+        "horizon_days",
+        "buffer_minutes",
+        "requires_approval",
+        "cancel_hours",
+        "price_per_hour_cents",
+        "amenities",
+        "busy_feed_url",
+        "feed_url",
+    }
     sid = space["id"]
     response = client.patch(
         f"/api/v1/spaces/{sid}", json={"requires_approval": True, "price_per_hour_cents": 1250}, headers=mh
