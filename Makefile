@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
 
-.PHONY: run test lint setup setup-dev assets translations db demo extract-messages clean
+.PHONY: run test lint bench setup setup-dev assets translations db demo extract-messages clean
 
 ## Serve the app with gunicorn on http://$(HOST):$(PORT), after setting everything up.
 run: setup db
@@ -20,6 +20,12 @@ run: setup db
 test: setup-dev
 	scripts/system-deps
 	scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+## Seed a large database (cached in bench/.cache/), serve it with gunicorn, load it with wrk on
+## loopback, print the table. BENCH_ARGS="--database postgresql --bookings 1000000" for PostgreSQL.
+BENCH_ARGS ?=
+bench: setup-dev
+	$(BIN)/python -m bench.run --workers $(WORKERS) --threads $(THREADS) $(BENCH_ARGS)
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -138,6 +138,8 @@ def local_time(value: datetime, zone: ZoneInfo | None = None) -> str:
 
 
 def euros(cents: int) -> str:
+    # Never call this filter on a literal in a template ({{ 0|euros }}): Jinja folds constant
+    # expressions when it compiles the template, baking in the language of the first request.
     return _("Free of charge") if not cents else format_currency(cents / 100, "EUR")
 
 

@@ -47,7 +47,8 @@ def browser():
 @pytest.fixture(scope="session")
 def live_server(database_kind, tmp_path_factory):
     url = empty_database(database_kind, "dichtbij_e2e", tmp_path_factory.getbasetemp())
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    # Every journey logs in from 127.0.0.1; the throttle itself is tested in tests/integration.
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, THROTTLE_LIMIT=10_000)
     app.instance_path = str(tmp_path_factory.mktemp("e2e-instance"))
     migrate(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)

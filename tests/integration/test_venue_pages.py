@@ -520,7 +520,7 @@ def test_venue_page_shows_address_spaces_and_prices(app, client, manager, member
     assert "030 123 45 67" in page and "Een buurthuis." in page
     assert "12 people" in page and "6 seats" in page
     assert "€12.50 an hour" in page
-    assert "Free of charge" in page
+    assert "Free of charge" in page, re.findall(r"<dd>[^<]*</dd>", page)
     assert "09:00–12:00" in page  # Monday's opening hours of the seats
     assert "Wi-Fi" in page
     login(member)
