@@ -837,8 +837,7 @@ def test_the_checked_address_is_the_one_connected_to(
 def https_server(tmp_path, monkeypatch):
     """An HTTPS feed server on 127.0.0.1 with a certificate for calendar.example.org only,
     which the importer trusts; it records the SNI name each client sends."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
+    assert shutil.which("openssl"), "openssl (Debian's base system) is needed to make a test certificate"
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     name = "calendar.example.org"
     command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}"]
