@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 ## Serve the app with gunicorn on http://$(HOST):$(PORT), after setting everything up.
 run: setup db
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-	  --access-logfile - wsgi:app
+	  --max-requests 2000 --max-requests-jitter 200 --access-logfile - wsgi:app
 
 ## Set up, then run the whole suite on SQLite and PostgreSQL, and in Chromium.
 test: setup-dev

@@ -15,6 +15,8 @@ def configure_engine_options(app: Flask) -> None:
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.get_backend_name() == "sqlite":
+        # A file does not go away like a server: pinging it before every checkout is pure cost.
+        options.pop("pool_pre_ping", None)
         # We issue BEGIN ourselves (see below), so pysqlite must not.
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("isolation_level", None)

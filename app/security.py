@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from flask import Flask, Response, abort, request
@@ -22,16 +23,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# A NUL character (PostgreSQL refuses it) or a lone surrogate (not UTF-8 at all).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)"),
+)
+
+
 def storable(text: str) -> bool:
-    """No NUL character (PostgreSQL refuses it) and no lone surrogate (not UTF-8 at all): such
-    text would otherwise fail deep in a query or a mail, as a 500."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """Such text would otherwise fail deep in a query or a mail, as a 500."""
+    return _UNSTORABLE.search(text) is None
 
 
 def _strings(value) -> Iterator[str]:
@@ -49,9 +54,12 @@ def _strings(value) -> Iterator[str]:
 def _request_texts() -> Iterator[str]:
     yield request.path
     yield from request.headers.values()
-    for key, values in request.args.lists():
-        yield key
-        yield from values
+    if request.query_string:
+        for key, values in request.args.lists():
+            yield key
+            yield from values
+    if request.method in ("GET", "HEAD") and not request.content_length:
+        return  # no body to read
     if request.is_json:
         yield from _strings(request.get_json(silent=True))
     elif not request.path.startswith("/api/"):  # the API reads JSON only, and answers 415 to forms
@@ -73,11 +81,9 @@ def register(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        for name, value in _HEADERS:
+            if name not in headers:
+                headers[name] = value
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

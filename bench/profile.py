@@ -27,8 +27,8 @@ if __package__ in (None, ""):
 from bench import cache, seed
 
 WHAT = (
-    "availability", "search", "venue", "calendar", "feed-cold", "feed-304", "venue-feed-cold", "venue-feed-304",
-    "booking",
+    "healthz", "availability", "search", "venue", "calendar", "feed-cold", "feed-304", "venue-feed-cold",
+    "venue-feed-304", "booking",
 )  # fmt: skip
 
 
@@ -141,6 +141,8 @@ def _request(client, meta: seed.Meta, what: str) -> tuple[str, dict]:
     token = {"Authorization": f"Bearer {meta.tokens[meta.heavy_member]}"}
     manager = {"Authorization": f"Bearer {meta.tokens[meta.big_venue_manager]}"}
     day = datetime.now(UTC).date() + timedelta(days=7)
+    if what == "healthz":
+        return "/healthz", {}
     if what == "availability":
         return f"/api/v1/spaces/700/availability?from={day}&to={day + timedelta(days=6)}", token
     if what == "search":
