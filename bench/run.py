@@ -243,7 +243,7 @@ def judge(report: Report, results: list[Result]) -> list[Goal]:
         return next(r for r in results if r.name.startswith(prefix) and (clients is None or r.clients == clients))
 
     goals = []
-    availability = find("availability")
+    availability = find("availability", report.settings["clients"])
     goals.append(Goal("availability ≥ 40% of hello", f"{availability.ratio:.0%}", availability.ratio >= 0.40))
     for label in ("member feed", "venue feed"):
         r = next(r for r in results if r.name.startswith(label) and r.name.endswith("304"))
@@ -270,6 +270,38 @@ def judge(report: Report, results: list[Result]) -> list[Goal]:
     rss = report.checks.get("worker_rss_mb") or [0]
     goals.append(Goal("gunicorn worker memory ≤ 120 MB (RSS after the run)", f"max {max(rss):.0f} MB",
                       max(rss) <= 120))  # fmt: skip
+    if bookings_n >= 1_000_000:
+        goals += scale_goals(report, results)
+    return goals
+
+
+SCALE_BASE = 10_000  # "latency at 1M bookings within 1.5× of 10k"
+
+
+def scale_goals(report: Report, results: list[Result]) -> list[Goal]:
+    """Search and availability at this scale against the last saved run with 10,000 bookings on
+    the same database (`make bench BENCH_ARGS="--database postgresql --bookings 10000"`)."""
+    database = report.scale["database"]
+    base_path = seed.CACHE / f"report-{database}-{SCALE_BASE}.json"
+    rows = [("search near + free window", 1), ("availability, a week", 1)]
+    if not base_path.exists():
+        return [Goal(f"{name} p95 at {report.scale['bookings']:,} within 1.5× of {SCALE_BASE:,} bookings",
+                     f"no {SCALE_BASE:,}-booking report ({base_path.name}) to compare with", False)
+                for name, _ in rows]  # fmt: skip
+    base = json.loads(base_path.read_text())["results"]
+    goals = []
+    for name, clients in rows:
+        now = next(r for r in results if r.name.startswith(name) and r.clients == clients)
+        then = next((r for r in base if r["name"].startswith(name) and r["clients"] == clients), None)
+        if then is None:
+            goals.append(Goal(f"{name} p95 within 1.5× of {SCALE_BASE:,} bookings",
+                              f"no {clients}-client run in {base_path.name}", False))  # fmt: skip
+            continue
+        ratio = now.p95_ms / then["p95_ms"] if then["p95_ms"] else float("inf")
+        goals.append(Goal(f"{name} (1 client) p95 at "
+                          f"{report.scale['bookings']:,} within 1.5× of {SCALE_BASE:,} bookings",
+                          f"{now.p95_ms:.0f} ms vs {then['p95_ms']:.0f} ms: {ratio:.2f}× "
+                          f"(CPU {now.cpu_ms:.1f} vs {then['cpu_ms']:.1f} ms/req)", ratio <= 1.5))  # fmt: skip
     return goals
 
 

@@ -91,6 +91,7 @@ def measure_app(port, url, world: World, meta: seed.Meta, rng, d, w, c, work, re
         path = f"/api/v1/spaces/{space['id']}/availability?from={first}&to={first + timedelta(days=6)}"
         reqs.append(raw("GET", path, port, bearer(i)))
     results.append(run_wrk("availability, a week", port, reqs, c, d, work, w))
+    results.append(run_wrk("availability, a week", port, reqs, 1, d, work, w))
 
     # Search near a point with a time window (near a venue, so where people live).
     reqs = []
