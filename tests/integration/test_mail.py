@@ -337,6 +337,37 @@ def test_line_breaks_in_names_cannot_add_headers(app, make_user, scene, smtp_ser
     assert received.message["To"].addresses[0].addr_spec == "anne@example.org"
 
 
+def test_text_beyond_ascii_and_long_lines_survive_the_trip(app, make_user, scene, smtp_server, mail_to):
+    """Headers in RFC 2047 words, folded; every line 7-bit and short; everything reads back as typed."""
+    mail_to(smtp_server.port)
+    long_name = "Zaal één — " + "Ångström, " * 10 + "=?utf-8?q?not_a_word?="
+    with app.app_context():
+        space = db.session.get(Space, scene.space_id)
+        space.name = long_name[:120]
+        db.session.commit()
+    member = make_user(email="zoe@example.org", name='Zoë "Z" Ölçer, née Ünal' + " x" * 30, language="en")
+    title = "Café-avond ☕ " + "lang " * 60
+    queue(app, add_booking(app, scene, member.id, title=title[:200]), "confirmed")
+    with app.app_context():
+        [row] = db.session.scalars(sa.select(OutboxMessage)).all()
+        raw = row.message
+        assert deliver_pending() == (1, 0)
+    assert raw.isascii()
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n")[:40] if not line.startswith(b"Message-ID"))
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    message = smtp_server.to("zoe@example.org")
+    # (Python's address parser keeps the folding space between two encoded words of a name, which
+    # RFC 2047 says to drop; mail clients drop it.)
+    assert " ".join(message["To"].addresses[0].display_name.split()) == member.name
+    assert message["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert message["Subject"] == f"Booking confirmed: {long_name[:120]}, Mon, March 29 09:00"
+    _alternative, (text, html, ics), attachment = parts(message)
+    assert title[:200].strip() in text.get_content()
+    assert "Café-avond ☕" in html.get_content()
+    assert any(line.startswith("SUMMARY:") and "☕" in line for line in calendar_lines(ics))
+    assert attachment.get_payload(decode=True) == ics.get_payload(decode=True)
+
+
 def test_new_request_goes_to_every_manager_in_their_language(app, make_user, scene, smtp_server, mail_to):
     mail_to(smtp_server.port)
     second = make_user("manager", email="tom@pijler.example", name="Tom", language="en")
