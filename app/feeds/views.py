@@ -6,7 +6,7 @@ import hmac
 from datetime import UTC
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -18,6 +18,7 @@ from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.feeds import feeds
 from app.feeds import imports as calendar_imports
+from app.feeds.bodies import BodyCache
 from app.feeds.forms import ImportForm, UploadForm
 from app.feeds.ical import invitation
 from app.feeds.import_models import ImportedBlock
@@ -37,9 +38,20 @@ def _owner(model, owner_id: int, secret: str, attribute: str = "feed_token"):
     return owner
 
 
+def _bodies() -> BodyCache:
+    """The app's feed body cache. Off under TESTING unless FEED_BODY_CACHE_ENTRIES says otherwise:
+    tests roll the database back, so ids and frozen times repeat and one ETag can mean two bodies."""
+    cache = current_app.extensions.get("feed_bodies")
+    if cache is None:
+        entries = current_app.config.get("FEED_BODY_CACHE_ENTRIES", 0 if current_app.testing else 16)
+        cache = current_app.extensions.setdefault("feed_bodies", BodyCache(max_entries=entries))
+    return cache
+
+
 def _serve(feed: feeds.Feed, private: bool) -> Response:
-    etag = feeds.fingerprint(feed)
-    modified = feeds.last_modified(feed)
+    """ETag and Last-Modified from one query; a 304, the cached body, or a freshly built one."""
+    found = feeds.fingerprint(feed)
+    etag, modified = found.etag, found.last_modified
     headers = {
         "ETag": f'"{etag}"',
         "Cache-Control": ("private" if private else "public") + ", max-age=900",
@@ -56,7 +68,9 @@ def _serve(feed: feeds.Feed, private: bool) -> Response:
     )
     if not_modified:
         return Response(status=304, headers=headers)
-    body = feeds.build(feed, request.host_url.rstrip("/"))
+    base_url = request.host_url.rstrip("/")
+    # The URL property holds the host the feed was asked on: part of the key, not of the ETag.
+    body = _bodies().get_or_build((etag, base_url), lambda: feeds.build(feed, base_url))
     response = Response(body, status=200, mimetype="text/calendar", headers=headers)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     return response
