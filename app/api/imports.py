@@ -19,9 +19,12 @@ from app.feeds.import_models import CalendarImport
 from app.venues import services as venues
 
 
-def import_json(import_: CalendarImport) -> dict:
-    """For the space's managers only. Conflicts name the booking and its time, never the member."""
+def import_json(import_: CalendarImport, conflicts: list | None = None) -> dict:
+    """For the space's managers only. Conflicts name the booking and its time, never the member.
+    `conflicts` from `imports.conflicts_by_import` when listing many."""
     zone = import_.space.venue.zone
+    if conflicts is None:
+        conflicts = imports.conflicting_bookings(import_)
     return {
         "id": import_.id,
         "space_id": import_.space_id,
@@ -31,8 +34,7 @@ def import_json(import_: CalendarImport) -> dict:
         "last_attempt_at": instant(import_.last_attempt_at, zone) if import_.last_attempt_at else None,
         "last_error": import_.last_error,
         "conflicts": [
-            {"booking_id": b.id, "start": instant(b.start, zone), "end": instant(b.end, zone)}
-            for b in imports.conflicting_bookings(import_)
+            {"booking_id": b.id, "start": instant(b.start, zone), "end": instant(b.end, zone)} for b in conflicts
         ],
     }
 
@@ -41,7 +43,9 @@ def import_json(import_: CalendarImport) -> dict:
 @token_required
 def list_imports(space_id: int):
     space = venues.managed_space(g.actor, space_id)
-    return jsonify({"imports": [import_json(i) for i in imports.imports_of(g.actor, space)]})
+    found = imports.imports_of(g.actor, space)
+    conflicts = imports.conflicts_by_import(found)
+    return jsonify({"imports": [import_json(i, conflicts[i.id]) for i in found]})
 
 
 @bp.post("/spaces/<int:space_id>/imports")
