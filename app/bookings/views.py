@@ -3,16 +3,19 @@ the managers' calendar of a venue with approve, decline, cancel, book-for and bl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app.accounts.services import user_by_email
 from app.availability.localtime import BadTime, day_range, parse_date
 from app.availability.spans import read_span
-from app.bookings import services
+from app.bookings import queries, services
 from app.bookings.forms import BookingForm, MessageForm, ReasonForm, VenueBlockForm
 from app.bookings.models import Booking
 from app.db import now_utc
@@ -170,7 +173,8 @@ def _visible(booking_id: int) -> Booking:
 def calendar(venue_id: int):
     venue = venues.managed_venue(current_user, venue_id)
     zone = venue.zone
-    today = now_utc().astimezone(zone).date()
+    now = now_utc()
+    today = now.astimezone(zone).date()
     try:
         day = parse_date(request.args["date"]) if request.args.get("date") else today
     except BadTime:
@@ -179,38 +183,59 @@ def calendar(venue_id: int):
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     last = first + timedelta(days=6) if view == "week" else day
     start, end = day_range(first, last, zone)
-    found = [
-        b
-        for b in services.list_bookings(current_user, start.astimezone(UTC), end.astimezone(UTC), venue_id=venue.id)
-        if b.holds_seats
-    ]
-    pending = services.list_bookings(
-        current_user, now_utc(), now_utc() + timedelta(days=366), venue_id=venue.id, status="pending"
-    )
+    # Plain rows, three queries whatever the number of spaces and bookings.
+    spaces = queries.space_names(venue.id)
+    space_ids = [s.id for s in spaces]
+    found = queries.calendar_entries(space_ids, start.astimezone(UTC), end.astimezone(UTC))
+    pending = queries.calendar_entries(space_ids, now, now + timedelta(days=366), statuses=("pending",))
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    by_day = {
-        d: [
-            b
-            for b in found
-            if b.start.astimezone(zone).date() <= d <= (b.end - timedelta(seconds=1)).astimezone(zone).date()
-        ]
-        for d in days
-    }
     step = timedelta(days=7 if view == "week" else 1)
+    # Labels are translated and links built once per page (the template adds the ids), not once
+    # per booking: a venue's day can hold hundreds of them.
     return render_template(
         "bookings/calendar.html",
         venue=venue,
+        zone=zone,
+        spaces=spaces,
+        space_names={s.id: s.name for s in spaces},
         view=view,
         day=day,
-        days=days,
-        by_day=by_day,
+        day_columns=_day_columns(found, days, spaces, zone),
         pending=pending,
+        seat_labels={n: ngettext("%(num)d seat", "%(num)d seats", n) for n in {b.seats for b in found + pending}},
+        book_label=_("Book %(space)s for a member"),
+        manage_link=_link_parts("bookings.manage", "booking_id"),
+        book_link=_link_parts("bookings.book", "space_id", start=day.isoformat() + "T09:00"),
         today=today,
         previous=first - step,
         next=first + step,
         block_form=VenueBlockForm(),
-        book_form=BookingForm(),
     )
+
+
+def _day_columns(
+    found: list[queries.CalendarEntry], days: list[date], spaces: list[queries.SpaceName], zone: ZoneInfo
+) -> list[tuple[date, list[tuple[queries.SpaceName, Sequence[queries.CalendarEntry]]]]]:
+    """[(day, [(space, its bookings that day), ...]), ...], grouped in one pass: a booking is on
+    every local day it touches."""
+    by_day: dict[date, dict[int, list[queries.CalendarEntry]]] = {d: {} for d in days}
+    one_day = timedelta(days=1)
+    for b in found:
+        d = max(b.start.astimezone(zone).date(), days[0])
+        last = min((b.end - timedelta(seconds=1)).astimezone(zone).date(), days[-1])
+        while d <= last:
+            by_day[d].setdefault(b.space_id, []).append(b)
+            d += one_day
+    return [(d, [(s, on_day.get(s.id, ())) for s in spaces]) for d, on_day in by_day.items()]
+
+
+_ID = 918273645  # stands in for the id in a link built once and completed per row
+
+
+def _link_parts(endpoint: str, key: str, **values) -> tuple[str, str]:
+    """One `url_for` for many rows: the link's text before and after the id."""
+    head, _sep, tail = url_for(endpoint, **{key: _ID}, **values).partition(str(_ID))
+    return head, tail
 
 
 @bp.route("/manage/bookings/<int:booking_id>", methods=["GET", "POST"])

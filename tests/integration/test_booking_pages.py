@@ -163,3 +163,113 @@ def test_manager_blocks_time_and_members_cannot(app, client, setup, member, logi
     login(member)
     assert client.get(f"/manage/venues/{setup['venue']}/calendar").status_code == 403
     assert post_booking(client, setup["room"], "2026-12-04T10:00", "2026-12-04T11:00").status_code == 409
+
+
+def _amsterdam(text: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Europe/Amsterdam"))
+
+
+@pytest.fixture
+def busy_day(app, setup, member):
+    """Wednesday 2 December: a confirmed booking with a title, a pending request, seats, a whole
+    booking, a cancelled one (not shown), a block over midnight (Thursday into Friday) and a space
+    with nothing."""
+    from app.accounts.models import User
+    from app.bookings import services
+
+    seats = make_space(app, setup["manager"].id, setup["venue"], name="Plekken", mode="both", capacity=10)
+    empty = make_space(app, setup["manager"].id, setup["venue"], name="Leeg")
+    with app.app_context():
+        who, manager = db.session.get(User, member.id), db.session.get(User, setup["manager"].id)
+        ids = {
+            "titled": services.create_booking(
+                who, setup["room"], _amsterdam("2026-12-02T10:00"), _amsterdam("2026-12-02T12:00"), title="Koor <b>"
+            ),
+            "pending": services.create_booking(
+                who, setup["approval"], _amsterdam("2026-12-02T13:00"), _amsterdam("2026-12-02T15:00")
+            ),
+            "seats": services.create_booking(
+                who, seats, _amsterdam("2026-12-02T09:00"), _amsterdam("2026-12-02T10:00"), seats=3
+            ),
+            "whole": services.create_booking(
+                who, seats, _amsterdam("2026-12-02T16:00"), _amsterdam("2026-12-02T17:00"), whole=True
+            ),
+            "cancelled": services.create_booking(
+                who, setup["room"], _amsterdam("2026-12-02T14:00"), _amsterdam("2026-12-02T15:00")
+            ),
+        }
+        ids = {k: r.bookings[0].id for k, r in ids.items()}
+        db.session.commit()
+        services.cancel_booking(manager, ids["cancelled"], "Lekkage")
+        ids["block"] = services.create_block(
+            manager, seats, _amsterdam("2026-12-03T20:00"), _amsterdam("2026-12-04T10:00"), "Vloer"
+        ).id
+        db.session.commit()
+    return {**setup, "seats": seats, "empty": empty, "ids": ids}
+
+
+def _sections(page: str) -> list[str]:
+    return page.split('<section class="calendar-day"')[1:]
+
+
+def test_venue_calendar_of_a_day(app, client, busy_day, member, login):
+    ids, venue = busy_day["ids"], busy_day["venue"]
+    login(busy_day["manager"])
+    response = client.get(f"/manage/venues/{venue}/calendar?date=2026-12-02")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    pending, (day,) = page.split('<nav class="week-nav"')[0], _sections(page)
+    # The request waiting for approval, with its space, member, seats and both ways to act on it.
+    assert "1 request waits for you" in pending
+    assert f"Atelier · {member.name} · The whole space" in pending  # a room is booked whole
+    assert f'action="/manage/bookings/{ids["pending"]}"' in pending
+    assert f'href="/manage/bookings/{ids["pending"]}">Decline or reply</a>' in pending
+    assert f'name="next" value="/manage/venues/{venue}/calendar?date=2026-12-02"' in pending  # back here afterwards
+    # One table per space with bookings, in the venue's order, each with its own headers.
+    assert day.count("<table") == 3 and day.count('<th class="utrecht-table__header-cell" scope="col">Time</th>') == 3
+    assert [h.split("</h3>")[0] for h in day.split('<h3 class="utrecht-heading-4">')[1:]] == [
+        "Zaal",
+        "Atelier",
+        "Plekken",
+        "Leeg",
+    ]
+    assert day.count("No bookings.") == 1
+    assert "Wednesday 2 December" in day
+    zaal, atelier, plekken = day.split('<h3 class="utrecht-heading-4">')[1:4]
+    assert "10:00–12:00" in zaal and "Koor &lt;b&gt;" in zaal and "14:00" not in zaal  # cancelled: gone
+    assert f'<a class="utrecht-link" href="/manage/bookings/{ids["titled"]}">{member.name}</a>' in zaal
+    assert '<span class="status-badge status-badge--confirmed">Confirmed</span>' in zaal
+    assert "calendar-table__row--pending" in atelier and "Waiting for approval" in atelier
+    assert "calendar-table__row--pending" not in zaal + plekken
+    assert plekken.index("09:00–10:00") < plekken.index("3 seats") < plekken.index("16:00–17:00")
+    assert "The whole space" in plekken
+    # Book for a member: one link per space, to that space's form at 09:00 that day.
+    for space in ("room", "approval", "seats", "empty"):
+        assert f'href="/spaces/{busy_day[space]}/book?start=2026-12-02T09:00"' in page
+
+
+def test_venue_calendar_of_a_week(client, busy_day, login):
+    login(busy_day["manager"])
+    page = client.get(f"/manage/venues/{busy_day['venue']}/calendar?date=2026-12-02&view=week").get_data(as_text=True)
+    days = _sections(page)
+    assert len(days) == 7 and "Monday 30 November" in days[0] and "Today, Monday 30 November" in days[0]
+    block = f'href="/manage/bookings/{busy_day["ids"]["block"]}">Blocked</a>'
+    # The block from Thursday 20:00 until Friday 10:00 shows on both days, and nowhere else.
+    assert [block in d for d in days] == [False, False, False, True, True, False, False]
+    assert "20:00–10:00" in days[3] and days[3].count("<table") == 1
+
+
+def test_venue_calendar_in_dutch(client, busy_day, make_user, login, app):
+    from app.accounts.models import User
+
+    with app.app_context():
+        db.session.get(User, busy_day["manager"].id).language = "nl"
+        db.session.commit()
+    login(busy_day["manager"])
+    page = client.get(f"/manage/venues/{busy_day['venue']}/calendar?date=2026-12-02").get_data(as_text=True)
+    assert "woensdag 2 december" in page
+    for text in ("Tijd", "Bevestigd", "Wacht op goedkeuring", "De hele ruimte", "Boek Leeg voor een lid"):
+        assert text in page, text
+    assert "Confirmed" not in page and "Time</th>" not in page
