@@ -21,6 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import islice
 from zoneinfo import ZoneInfo
 
@@ -55,6 +56,16 @@ class Window:
 
     def __post_init__(self) -> None:
         _check_window(self)
+
+    @classmethod
+    def trusted(cls, weekday: int, opens: time, closes: time) -> Window:
+        """A window read back from the database, whose constraints already hold what
+        `_check_window` checks (weekday 0..6, opens < closes, naive times): not checked again."""
+        window = object.__new__(cls)
+        object.__setattr__(window, "weekday", weekday)
+        object.__setattr__(window, "opens", opens)
+        object.__setattr__(window, "closes", closes)
+        return window
 
 
 @dataclass(frozen=True)
@@ -271,6 +282,13 @@ def _local_instants(naive: datetime, tz: ZoneInfo) -> list[datetime]:
 
 def _local_to_utc(naive: datetime, tz: ZoneInfo, *, later: bool) -> datetime:
     """UTC instant of a local wall time; PEP 495 fold semantics tell the gap and the fold apart."""
+    return _local_to_utc_cached(naive, tz, later, naive.fold)  # equal datetimes may differ in fold
+
+
+# A pure function of hashable arguments, asked again and again for the same few wall times (many
+# spaces share their opening hours): a search over hundreds of spaces mostly hits this cache.
+@lru_cache(maxsize=4096)
+def _local_to_utc_cached(naive: datetime, tz: ZoneInfo, later: bool, _fold: int) -> datetime:
     before = naive.replace(tzinfo=tz).utcoffset()  # offset in force before a transition
     after = naive.replace(tzinfo=tz, fold=1).utcoffset()  # offset in force after it
     if before == after or before > after:  # unique, or ambiguous (the clock went back)
@@ -327,7 +345,8 @@ def _open_spans(
         raise ValueError(f"first_day ({first_day}) must not be after last_day ({last_day})")
     by_weekday: dict[int, list[Window]] = {}
     for window in windows:
-        _check_window(window)  # again: callers may hand in look-alike objects
+        if type(window) is not Window:  # a Window is checked when made (or trusted) and frozen
+            _check_window(window)  # look-alike objects are checked here
         by_weekday.setdefault(window.weekday, []).append(window)
     spans: list[_Span] = []
     day = first_day

@@ -5,20 +5,23 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import User
 from app.availability import rules
-from app.availability.localtime import day_range
+from app.availability.localtime import day_range, start_of_day
 from app.availability.models import Closure, OpeningWindow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.venues.models import Space
 
 MAX_RANGE_DAYS = 62
+DST_CUSHION = timedelta(hours=3)
 
 
 # -- opening hours ---------------------------------------------------------------------------
@@ -117,40 +120,119 @@ def busy_for(space_ids: Sequence[int], start: datetime, end: datetime) -> dict[i
     return busy_for_spaces(space_ids, start, end)
 
 
-def free_for_spaces(spaces: Sequence[Space], first: date, last: date, now: datetime) -> dict[int, list[rules.Free]]:
-    """Free intervals per space over local days first..last, in a fixed number of queries."""
-    if not spaces:
-        return {}
-    ids = [s.id for s in spaces]
+@dataclass(frozen=True)
+class SpaceRules:
+    """What free time depends on, of one space: plain values, no ORM entity needed."""
+
+    id: int
+    capacity: int
+    lead_minutes: int
+    horizon_days: int
+    buffer_minutes: int
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, space: Space) -> SpaceRules:
+        return cls(
+            space.id, space.capacity, space.lead_minutes, space.horizon_days, space.buffer_minutes, space.venue.zone
+        )
+
+
+def hours_and_closures(
+    space_ids: Sequence[int], start: datetime, end: datetime, weekdays: Iterable[int] | None = None
+) -> tuple[dict[int, list[rules.Window]], dict[int, list[rules.Interval]]]:
+    """Weekly windows (on these weekdays, or all) and the closures overlapping [start, end) of these
+    spaces: one statement, plain rows (no ORM entities), windows trusted as the database's
+    constraints checked them."""
+    blank_time = sa.type_coerce(sa.null(), OpeningWindow.opens.type)
+    blank_instant = sa.type_coerce(sa.null(), Closure.start.type)
+    many = len(space_ids) > 1
+    windows_stmt = sa.select(
+        OpeningWindow.space_id,
+        OpeningWindow.weekday,
+        OpeningWindow.opens,
+        OpeningWindow.closes,
+        blank_instant.label("start"),
+        blank_instant.label("end"),
+    ).where(OpeningWindow.space_id.in_(space_ids) if many else OpeningWindow.space_id == space_ids[0])
+    if weekdays is not None:
+        windows_stmt = windows_stmt.where(OpeningWindow.weekday.in_(sorted(set(weekdays))))
+    closures_stmt = sa.select(
+        Closure.space_id,
+        sa.null(),
+        blank_time,
+        blank_time,
+        Closure.start,
+        Closure.end,
+    ).where(
+        Closure.space_id.in_(space_ids) if many else Closure.space_id == space_ids[0],
+        Closure.start < end,
+        Closure.end > start,
+    )
     windows: dict[int, list[rules.Window]] = defaultdict(list)
-    for w in db.session.scalars(sa.select(OpeningWindow).where(OpeningWindow.space_id.in_(ids))):
-        windows[w.space_id].append(rules.Window(w.weekday, w.opens, w.closes))
-    # The widest instant range any venue zone could need: a day either side covers every offset.
-    lo = datetime.combine(first - timedelta(days=1), time(0), tzinfo=UTC)
-    hi = datetime.combine(last + timedelta(days=2), time(0), tzinfo=UTC)
     closures: dict[int, list[rules.Interval]] = defaultdict(list)
-    for c in db.session.scalars(
-        sa.select(Closure).where(Closure.space_id.in_(ids), Closure.start < hi, Closure.end > lo)
-    ):
-        closures[c.space_id].append(rules.Interval(c.start, c.end))
-    busy = busy_for(ids, lo, hi)
+    made: dict[tuple[int, time, time], rules.Window] = {}  # spaces share their hours: one Window each
+    rows = db.session.execute(sa.union_all(windows_stmt, closures_stmt))
+    for space_id, weekday, opens, closes, c_start, c_end in rows:
+        if weekday is None:
+            closures[space_id].append(rules.Interval(c_start, c_end))
+            continue
+        key = (weekday, opens, closes)
+        window = made.get(key)
+        if window is None:
+            window = made[key] = rules.Window.trusted(weekday, opens, closes)
+        windows[space_id].append(window)
+    return windows, closures
+
+
+def free_time(wanted: Sequence[tuple[SpaceRules, date, date]], now: datetime) -> dict[int, list[rules.Free]]:
+    """Free intervals per space over its own local days first..last, in a fixed number of
+    statements (hours and closures in one, busy time in two) however many spaces are asked."""
+    if not wanted:
+        return {}
+    ids = [rules_.id for rules_, _first, _last in wanted]
+    # The instants of the local days asked for in each space's own zone, and a few hours more: a
+    # window touching a DST gap at midnight is clipped to the transition, which may come earlier
+    # than start_of_day says.
+    firsts = {(rules_.zone, first) for rules_, first, _last in wanted}
+    ends = {(rules_.zone, last + timedelta(days=1)) for rules_, _first, last in wanted}
+    lo = min(start_of_day(day, zone) for zone, day in firsts) - DST_CUSHION
+    hi = max(start_of_day(day, zone) for zone, day in ends) + DST_CUSHION
+    windows, closures = hours_and_closures(ids, lo, hi, _weekdays_of(wanted))
+    # Busy time widened by a buffer still takes time inside the range.
+    margin = timedelta(minutes=max(rules_.buffer_minutes for rules_, _first, _last in wanted))
+    busy = busy_for(ids, lo - margin, hi + margin)
     result = {}
-    for space in spaces:
-        tz = space.venue.zone
+    for space, first, last in wanted:
         result[space.id] = rules.free_intervals(
-            windows=windows[space.id],
-            closures=closures[space.id],
-            busy=busy.get(space.id, []),
+            windows=windows.get(space.id, ()),
+            closures=closures.get(space.id, ()),
+            busy=busy.get(space.id, ()),
             capacity=space.capacity,
             first_day=first,
             last_day=last,
-            tz=tz,
+            tz=space.zone,
             now=now,
             lead=timedelta(minutes=space.lead_minutes),
             horizon_days=space.horizon_days,
             buffer=timedelta(minutes=space.buffer_minutes),
         )
     return result
+
+
+def _weekdays_of(wanted: Sequence[tuple[SpaceRules, date, date]]) -> set[int] | None:
+    """The weekdays of all the days asked for; None when that is every day of the week."""
+    days: set[int] = set()
+    for _space, first, last in wanted:
+        if (last - first).days >= 6:
+            return None
+        days.update((first + timedelta(days=i)).weekday() for i in range((last - first).days + 1))
+    return None if len(days) == 7 else days
+
+
+def free_for_spaces(spaces: Sequence[Space], first: date, last: date, now: datetime) -> dict[int, list[rules.Free]]:
+    """Free intervals per space over local days first..last, in a fixed number of queries."""
+    return free_time([(SpaceRules.of(s), first, last) for s in spaces], now)
 
 
 def free_for_space(space: Space, first: date, last: date, now: datetime) -> list[rules.Free]:
