@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from app.accounts.models import User
@@ -15,7 +18,8 @@ def instant(value: datetime, zone: ZoneInfo) -> str:
     return value.astimezone(zone).isoformat()
 
 
-def venue_json(venue: Venue, actor: User | None = None) -> dict:
+def venue_json(venue: Venue, actor: User | None = None, *, manages: bool | None = None) -> dict:
+    """`manages`: whether the actor may manage the venue, when the caller knows it already."""
     body = {
         "id": venue.id,
         "name": venue.name,
@@ -32,12 +36,38 @@ def venue_json(venue: Venue, actor: User | None = None) -> dict:
         "amenities": list(venue.amenities or []),
         "published": venue.published,
     }
-    if venue.can_manage(actor):
+    if venue.can_manage(actor) if manages is None else manages:
         body["feed_url"] = venue_feed_url(venue)
     return body
 
 
-def space_json(space: Space, actor: User | None = None) -> dict:
+def busy_feed_link() -> Callable[[Space], str]:
+    """`busy_feed_url` for many spaces: `url_for` once, then only the id and secret change."""
+    sample = busy_feed_url(_SAMPLE_SPACE)
+    head, sep, tail = sample.rpartition(f"/{_SAMPLE_SPACE.id}/{_SAMPLE_SPACE.busy_token}")
+    if not sep:
+        return busy_feed_url
+
+    def link(space: Space) -> str:
+        if not _URL_SAFE.fullmatch(space.busy_token):  # would need quoting: let url_for do it
+            return busy_feed_url(space)
+        return f"{head}/{space.id}/{space.busy_token}{tail}"
+
+    return link
+
+
+_SAMPLE_SPACE = SimpleNamespace(id=0, busy_token="SECRET")
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def space_json(
+    space: Space,
+    actor: User | None = None,
+    *,
+    busy_url: Callable[[Space], str] | None = None,
+    manages: bool | None = None,
+) -> dict:
+    """`busy_url` builds the busy feed's URL (see busy_feed_link); `manages` as for venue_json."""
     body = {
         "id": space.id,
         "venue_id": space.venue_id,
@@ -55,9 +85,9 @@ def space_json(space: Space, actor: User | None = None) -> dict:
         "cancel_hours": space.cancel_hours,
         "price_per_hour_cents": space.price_per_hour_cents,
         "amenities": list(space.amenities or []),
-        "busy_feed_url": busy_feed_url(space),
+        "busy_feed_url": (busy_url or busy_feed_url)(space),
     }
-    if space.can_manage(actor):
+    if space.can_manage(actor) if manages is None else manages:
         body["feed_url"] = space_feed_url(space)
     return body
 

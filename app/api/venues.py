@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from app.api import bp
 from app.api.auth import token_required
 from app.api.parsing import form_from_json, json_body
-from app.api.schemas import closure_json, instant, space_json, venue_json, window_json
+from app.api.schemas import busy_feed_link, closure_json, instant, space_json, venue_json, window_json
 from app.availability import services as availability
 from app.availability.forms import ClosureForm, HoursForm, RangeForm, SearchForm
 from app.availability.localtime import BadTime, parse_date
@@ -23,6 +25,7 @@ from app.forms import form_errors
 from app.venues import search as venue_search
 from app.venues import services as venues
 from app.venues.forms import ManagerForm, SpaceForm, VenueForm
+from app.venues.models import Space
 
 
 def _form_values(form) -> dict:
@@ -50,16 +53,19 @@ def list_venues():
         free_to=form.free_to.data,
         home=home,
         check_zone=ZoneInfo(current_app.config["DEFAULT_TIMEZONE"]),
+        limit=request.args.get("limit"),
+        cursor=request.args.get("cursor"),
     )
-    hits = venue_search.search(actor, query, now_utc())
+    found = venue_search.search(actor, query, now_utc())
+    busy_url = busy_feed_link()
     result = []
-    for hit in hits:
-        item = venue_json(hit.venue, actor)
+    for hit in found.hits:
+        item = venue_json(hit.venue, actor, manages=hit.manages)
         item["distance_km"] = round(hit.distance_km, 2) if hit.distance_km is not None else None
         item["walking_minutes"] = hit.walking_minutes
-        item["spaces"] = [space_json(s.space, actor) for s in hit.spaces]
+        item["spaces"] = [space_json(s.space, actor, busy_url=busy_url, manages=hit.manages) for s in hit.spaces]
         result.append(item)
-    return jsonify({"venues": result})
+    return jsonify({"venues": result, "next_cursor": found.next_cursor})
 
 
 @bp.post("/venues")
@@ -235,6 +241,9 @@ def parse_range(form: RangeForm) -> tuple[date, date]:
 @bp.get("/spaces/<int:space_id>/availability")
 @token_required
 def space_availability(space_id: int):
+    # The space with its venue in one statement; visible_space then finds both in the session's
+    # identity map (which holds objects only while someone refers to them: hence the name).
+    _held = db.session.scalars(sa.select(Space).options(joinedload(Space.venue)).where(Space.id == space_id)).first()
     space = venues.visible_space(g.actor, space_id)
     first, last = parse_range(RangeForm(request.args))
     zone = space.venue.zone

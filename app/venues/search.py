@@ -1,11 +1,21 @@
 """Find a space near home: distance, walking time, filters, and free time — in a fixed
-number of queries however many venues there are."""
+number of queries however many venues there are, and a page at a time.
+
+A search first reads the candidate venues and their spaces as plain rows (one query), sorts them
+by distance (then name, then id), and only then works out free time, in at most two rounds, until
+a page of venues with a free space is found. Only the venues of that page are loaded as entities.
+A page ends with a cursor: the sort key of its last venue; the next page starts after it.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -13,7 +23,8 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import User
 from app.availability import rules
 from app.availability.localtime import BadTime, localize
-from app.availability.services import free_for_spaces
+from app.availability.models import OpeningWindow
+from app.availability.services import SpaceRules, free_time
 from app.extensions import db
 from app.venues.models import Space, Venue
 
@@ -24,6 +35,14 @@ WALKING_KMH = 4.8
 DETOUR_FACTOR = 1.25
 DEFAULT_RADIUS_KM = 5.0
 MAX_WINDOW = timedelta(days=14)
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 1000
+# Free time is worked out for this many candidate venues per venue a page needs, first; when too
+# few of them are free, for all the others in a second (and last) round.
+FIRST_ROUND_FACTOR = 1.5
+
+SortKey = tuple[float, str, int]  # (distance or 0, name, id): a total order, so pages never overlap
 
 
 @dataclass
@@ -36,12 +55,14 @@ class SearchQuery:
     # Aware instants, or naive wall-clock times meaning each venue's own local time.
     free_from: datetime | None = None
     free_to: datetime | None = None
+    limit: int = DEFAULT_LIMIT
+    after: SortKey | None = None  # the sort key of the last venue of the page before
 
 
 @dataclass
 class SpaceHit:
     space: Space
-    free: list[rules.Free] | None = None  # the free intervals over the window's days
+    free: list[rules.Free] | None = None  # the free intervals over the window's local days
 
 
 @dataclass
@@ -50,6 +71,24 @@ class VenueHit:
     distance_km: float | None
     walking_minutes: int | None
     spaces: list[SpaceHit]
+    manages: bool = False  # whether the searching user may manage the venue (venue.can_manage)
+
+
+@dataclass
+class Results:
+    hits: list[VenueHit]
+    next_cursor: str | None  # where the next page starts; None on the last page
+
+
+@dataclass
+class _Candidate:
+    """A venue read as a plain row, with the spaces that fit the query."""
+
+    key: SortKey
+    venue_id: int
+    distance_km: float | None
+    zone: ZoneInfo
+    spaces: list[tuple[SpaceRules, int]] = field(default_factory=list)  # (rules, seats needed)
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -64,22 +103,31 @@ def walking_minutes(km: float) -> int:
 
 
 def visible_venues_query(actor: User | None):
+    condition = _visible(actor)
     query = sa.select(Venue)
+    return query if condition is None else query.where(condition)
+
+
+def _visible(actor: User | None):
     if actor is None or not actor.is_authenticated:
-        return query.where(Venue.published)
+        return Venue.published
     if actor.is_admin:
-        return query
-    return query.where(sa.or_(Venue.published, Venue.managers.any(User.id == actor.id)))
+        return None
+    return sa.or_(Venue.published, Venue.managers.any(User.id == actor.id))
+
+
+def _window_in_zone(zone: ZoneInfo, query: SearchQuery) -> tuple[datetime, datetime] | None:
+    try:
+        start = query.free_from if query.free_from.tzinfo else localize(query.free_from, zone)
+        end = query.free_to if query.free_to.tzinfo else localize(query.free_to, zone)
+    except BadTime:
+        return None
+    return start, end
 
 
 def window_in(venue: Venue, query: SearchQuery) -> tuple[datetime, datetime] | None:
     """The search window as instants for this venue; None when the local time does not exist."""
-    try:
-        start = query.free_from if query.free_from.tzinfo else localize(query.free_from, venue.zone)
-        end = query.free_to if query.free_to.tzinfo else localize(query.free_to, venue.zone)
-    except BadTime:
-        return None
-    return start, end
+    return _window_in_zone(venue.zone, query)
 
 
 def space_fits(space: Space, query: SearchQuery) -> bool:
@@ -90,12 +138,86 @@ def space_fits(space: Space, query: SearchQuery) -> bool:
 
 def seats_needed(space: Space, query: SearchQuery) -> int:
     """A room is only free when nobody is in it; seats need as many seats as people."""
-    return space.capacity if space.mode == "room" else query.seats
+    return _seats_needed(space.mode, space.capacity, query)
 
 
-def search(actor: User | None, query: SearchQuery, now: datetime) -> list[VenueHit]:
-    # One query for venues and their spaces, whatever their number (selectin would batch by 500).
-    stmt = visible_venues_query(actor).options(joinedload(Venue.spaces), joinedload(Venue.managers))
+def _seats_needed(mode: str, capacity: int, query: SearchQuery) -> int:
+    return capacity if mode == "room" else query.seats
+
+
+# -- cursors ---------------------------------------------------------------------------------
+
+
+def encode_cursor(key: SortKey) -> str:
+    text = json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(text: str) -> SortKey | None:
+    """The sort key a cursor carries, or None when it is not one `encode_cursor` could have made."""
+    if not text or len(text) > MAX_CURSOR_LENGTH:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text.encode("ascii") + b"=" * (-len(text) % 4))
+        value = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeError, RecursionError, binascii.Error):
+        return None
+    if not isinstance(value, list) or len(value) != 3:
+        return None
+    distance, name, venue_id = value
+    if isinstance(distance, bool) or not isinstance(distance, int | float) or not math.isfinite(distance):
+        return None
+    if not isinstance(name, str) or isinstance(venue_id, bool) or not isinstance(venue_id, int):
+        return None
+    if distance < 0 or not 0 <= venue_id < 2**63:
+        return None
+    return float(distance), name, venue_id
+
+
+# -- the search ------------------------------------------------------------------------------
+
+
+def search(actor: User | None, query: SearchQuery, now: datetime) -> Results:
+    """One page of venues with spaces that fit, nearest first (by name without a point)."""
+    candidates = _candidates(actor, query)
+    if query.after is not None:
+        candidates = [c for c in candidates if c.key > query.after]
+    need = query.limit + 1  # one more than the page: whether there is a next page
+    found: list[tuple[_Candidate, dict[int, list[rules.Free]] | None]] = []
+    if query.free_from is None or query.free_to is None:
+        found = [(c, None) for c in candidates[:need]]
+    else:
+        position = 0
+        while position < len(candidates) and len(found) < need:
+            size = math.ceil(need * FIRST_ROUND_FACTOR) if position == 0 else len(candidates) - position
+            found.extend(_free_in(candidates[position : position + size], query, now))
+            position += size
+    page = found[: query.limit]
+    next_cursor = encode_cursor(page[-1][0].key) if len(found) > query.limit else None
+    return Results(_load(actor, page), next_cursor)
+
+
+def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
+    """Visible venues within reach with the spaces that fit, as plain rows, in sort order."""
+    columns = [
+        Venue.id,
+        Venue.name,
+        Venue.lat,
+        Venue.lon,
+        Venue.timezone,
+        Space.id,
+        Space.capacity,
+        Space.mode,
+        Space.lead_minutes,
+        Space.horizon_days,
+        Space.buffer_minutes,
+    ]
+    if query.amenities:
+        columns += [Venue.amenities, Space.amenities]
+    stmt = sa.select(*columns).join(Space, Space.venue_id == Venue.id).where(Space.capacity >= query.seats)
+    visible = _visible(actor)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if query.near is not None:
         lat, lon = query.near
         dlat = query.radius_km / KM_PER_DEGREE_LAT
@@ -103,41 +225,110 @@ def search(actor: User | None, query: SearchQuery, now: datetime) -> list[VenueH
         stmt = stmt.where(Venue.lat.between(lat - dlat, lat + dlat), Venue.lon.between(lon - dlon, lon + dlon))
     if query.kind:
         stmt = stmt.where(Venue.kind == query.kind)
-    hits: list[VenueHit] = []
-    for venue in db.session.scalars(stmt).unique():
-        distance = distance_km(query.near, (venue.lat, venue.lon)) if query.near else None
-        if distance is not None and distance > query.radius_km:
+    weekdays = _weekdays(query)
+    if weekdays is not None:
+        # Never open on a day the window touches: never free in it.
+        open_then = sa.select(OpeningWindow.id).where(
+            OpeningWindow.space_id == Space.id, OpeningWindow.weekday.in_(sorted(weekdays))
+        )
+        stmt = stmt.where(open_then.exists())
+    wanted = set(query.amenities)
+    by_venue: dict[int, _Candidate | None] = {}
+    zones: dict[str, ZoneInfo] = {}
+    for row in db.session.execute(stmt):
+        venue_id = row[0]
+        candidate = by_venue.get(venue_id, False)
+        if candidate is None:  # out of reach
             continue
-        spaces = [SpaceHit(s) for s in venue.spaces if space_fits(s, query)]
-        if spaces:
-            hits.append(VenueHit(venue, distance, walking_minutes(distance) if distance is not None else None, spaces))
-    if query.free_from is not None and query.free_to is not None:
-        hits = _only_free(hits, query, now)
-    hits.sort(key=lambda h: (h.distance_km if h.distance_km is not None else 0.0, h.venue.name))
-    return hits
+        if candidate is False:
+            distance = distance_km(query.near, (row[2], row[3])) if query.near is not None else None
+            if distance is not None and distance > query.radius_km:
+                by_venue[venue_id] = None
+                continue
+            zone = zones.get(row[4]) or zones.setdefault(row[4], ZoneInfo(row[4]))
+            candidate = by_venue[venue_id] = _Candidate((distance or 0.0, row[1], venue_id), venue_id, distance, zone)
+        if wanted and not wanted <= set(row[11] or []) | set(row[12] or []):
+            continue
+        space_id, capacity, mode, lead, horizon, buffer = row[5:11]
+        space = SpaceRules(space_id, capacity, lead, horizon, buffer, candidate.zone)
+        candidate.spaces.append((space, _seats_needed(mode, capacity, query)))
+    candidates = [c for c in by_venue.values() if c is not None and c.spaces]
+    for candidate in candidates:
+        candidate.spaces.sort(key=lambda s: s[0].id)
+    candidates.sort(key=lambda c: c.key)
+    return candidates
 
 
-def _only_free(hits: list[VenueHit], query: SearchQuery, now: datetime) -> list[VenueHit]:
-    windows = {h.venue.id: window_in(h.venue, query) for h in hits}
-    spaces = [s.space for h in hits if windows[h.venue.id] for s in h.spaces]
-    if not spaces:
-        return []
-    days = [d for w in windows.values() if w for d in (w[0].date(), w[1].date())]
-    # Local dates of the window in every zone lie within a day of its UTC dates.
-    free = free_for_spaces(spaces, min(days) - timedelta(days=1), max(days) + timedelta(days=1), now)
+def _weekdays(query: SearchQuery) -> set[int] | None:
+    """The weekdays of the local days the window touches in any zone; None without a window."""
+    if query.free_from is None or query.free_to is None:
+        return None
+    start, end = query.free_from, query.free_to - timedelta(microseconds=1)
+    if start.tzinfo is not None:  # an instant: local dates lie within a day of its UTC dates
+        start, end = start.astimezone(UTC) - timedelta(days=1), end.astimezone(UTC) + timedelta(days=1)
+    days = (end.date() - start.date()).days + 1
+    return {(start.date() + timedelta(days=i)).weekday() for i in range(min(days, 7))}
+
+
+def _free_in(
+    candidates: list[_Candidate], query: SearchQuery, now: datetime
+) -> list[tuple[_Candidate, dict[int, list[rules.Free]]]]:
+    """The candidates with a space free throughout the window, with those spaces' free time.
+
+    Free time is worked out only for the local days the window touches in each venue's zone."""
+    windows: dict[int, tuple[datetime, datetime]] = {}
+    wanted = []
+    for candidate in candidates:
+        window = _window_in_zone(candidate.zone, query)
+        if window is None:  # the wall time does not exist there (spring gap)
+            continue
+        windows[candidate.venue_id] = window
+        first = window[0].astimezone(candidate.zone).date()
+        # Half-open: a window ending at midnight does not touch the next day.
+        last = (window[1] - timedelta(microseconds=1)).astimezone(candidate.zone).date()
+        wanted.extend((space, first, last) for space, _seats in candidate.spaces)
+    free = free_time(wanted, now)
     kept = []
-    for hit in hits:
-        window = windows[hit.venue.id]
+    for candidate in candidates:
+        window = windows.get(candidate.venue_id)
         if window is None:
             continue
-        for space_hit in hit.spaces:
-            space_hit.free = free[space_hit.space.id]
-        hit.spaces = [
-            s for s in hit.spaces if rules.seats_free_throughout(s.free, *window) >= seats_needed(s.space, query)
-        ]
-        if hit.spaces:
-            kept.append(hit)
+        spaces = {
+            space.id: free[space.id]
+            for space, seats in candidate.spaces
+            if rules.seats_free_throughout(free[space.id], *window) >= seats
+        }
+        if spaces:
+            kept.append((candidate, spaces))
     return kept
+
+
+def _load(
+    actor: User | None,
+    page: list[tuple[_Candidate, dict[int, list[rules.Free]] | None]],
+) -> list[VenueHit]:
+    """The page's venues and spaces as entities, and whether the actor manages each, in one query."""
+    if not page:
+        return []
+    ids = [c.venue_id for c, _ in page]
+    managed = sa.false()
+    if actor is not None and actor.is_authenticated:
+        # Venue.can_manage in SQL, so no venue loads its managers to answer it.
+        managed = sa.true() if actor.is_admin else Venue.managers.any(User.id == actor.id)
+    stmt = sa.select(Venue, managed).where(Venue.id.in_(ids)).options(joinedload(Venue.spaces))
+    venues = {v.id: (v, bool(m)) for v, m in db.session.execute(stmt).unique()}
+    hits = []
+    for candidate, free in page:
+        venue, manages = venues.get(candidate.venue_id, (None, False))
+        if venue is None:  # deleted since the first query
+            continue
+        chosen = {space.id for space, _ in candidate.spaces} if free is None else free.keys()
+        spaces = [SpaceHit(s, free[s.id] if free is not None else None) for s in venue.spaces if s.id in chosen]
+        if spaces:
+            distance = candidate.distance_km
+            walk = walking_minutes(distance) if distance is not None else None
+            hits.append(VenueHit(venue, distance, walk, spaces, manages))
+    return hits
 
 
 def build_query(
@@ -151,6 +342,8 @@ def build_query(
     free_to: str | None,
     home: tuple[float, float] | None,
     check_zone,
+    limit: str | int | None = None,
+    cursor: str | None = None,
 ) -> SearchQuery:
     """Turn the search form's strings into a query, or raise DomainError naming the field.
 
@@ -204,6 +397,17 @@ def build_query(
                 errors["free_to"] = [str(_l("Search at most 14 days at a time."))]
             else:
                 query.free_from, query.free_to = start, end
+    if limit not in (None, ""):
+        try:
+            query.limit = int(limit)
+            if not 1 <= query.limit <= MAX_LIMIT:
+                raise ValueError
+        except ValueError:
+            errors["limit"] = [str(_l("A whole number from 1 to %(n)s.", n=MAX_LIMIT))]
+    if cursor:
+        query.after = decode_cursor(cursor)
+        if query.after is None:
+            errors["cursor"] = [str(_l("Use the next_cursor of an earlier answer, unchanged."))]
     if errors:
         raise DomainError(errors)
     return query

@@ -472,9 +472,31 @@ def test_search_hides_unpublished_venues_from_members(app, client, manager, mh, 
     assert sorted(v["name"] for v in client.get(query, headers=mh).json["venues"]) == ["Dicht", "Open"]
 
 
-def test_search_over_many_venues_uses_a_fixed_number_of_queries(app, client, manager, member, make_token, frozen_now):
+def statements_of(app, send) -> tuple[object, list[str]]:
+    """The response of send() and the SQL statements it sent (transaction control left out)."""
     from sqlalchemy import event
 
+    statements = []
+
+    def count_statement(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count_statement)
+    try:
+        response = send()
+    finally:
+        event.remove(engine, "before_cursor_execute", count_statement)
+    return response, statements
+
+
+def brief(statements) -> str:
+    return "\n".join(s.split("\n")[0][:100] for s in statements)
+
+
+def test_search_over_many_venues_uses_a_fixed_number_of_queries(app, client, manager, member, make_token, frozen_now):
     for i in range(1000):
         vid = make_venue(
             app,
@@ -485,21 +507,179 @@ def test_search_over_many_venues_uses_a_fixed_number_of_queries(app, client, man
         )
         make_space(app, manager.id, vid, hours="weekdays" if i % 2 else None)
     headers = bearer(make_token(member))
-    statements = []
+    base = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&free_from=2026-12-01T09:00&free_to=2026-12-01T12:00"
 
-    def count_statement(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count_statement)
-    try:
-        response = client.get(
-            f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&free_from=2026-12-01T09:00&free_to=2026-12-01T12:00",
-            headers=headers,
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", count_statement)
+    response, statements = statements_of(app, lambda: client.get(base, headers=headers))
     assert response.status_code == 200
-    assert len(response.json["venues"]) == 500  # the half with opening hours
-    assert len(statements) <= 12, "\n".join(s.split("\n")[0][:100] for s in statements)
+    assert len(response.json["venues"]) == 25  # a page
+    assert response.json["next_cursor"]
+    assert len(statements) <= 8, brief(statements)
+
+    # Every venue with opening hours, page after page, nearest first, each once.
+    names, cursor, pages = [], None, 0
+    while True:
+        url = base + "&limit=100" + (f"&cursor={cursor}" if cursor else "")
+        response, statements = statements_of(app, lambda url=url: client.get(url, headers=headers))
+        assert response.status_code == 200, response.json
+        assert len(statements) <= 8, brief(statements)
+        names += [v["name"] for v in response.json["venues"]]
+        pages += 1
+        cursor = response.json["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 5
+    assert len(names) == len(set(names)) == 500  # the half with opening hours
+    assert all(int(name[-4:]) % 2 for name in names)
+    everything = client.get(base.replace("free_from", "radius_km=100&free_from") + "&limit=100", headers=headers)
+    assert [v["name"] for v in everything.json["venues"]] == names[:100]
+
+    # Open, but nothing free in the window (after closing time): every venue is looked at, in a
+    # second round, and still a fixed number of statements.
+    late = base.replace("T09:00", "T16:00").replace("T12:00", "T18:00")
+    response, statements = statements_of(app, lambda: client.get(late, headers=headers))
+    assert response.json == {"venues": [], "next_cursor": None}
+    assert len(statements) <= 11, brief(statements)
+
+
+def test_search_pages_follow_each_other_without_gaps(app, client, manager, member, make_token, frozen_now):
+    for i in range(12):
+        # Two venues share a spot and a name: the id decides between them, on any page.
+        vid = make_venue(app, manager.id, name=f"Plek {i // 2:02d}", lat=LOMBOK[0] + (i // 2) * 0.001, lon=LOMBOK[1])
+        make_space(app, manager.id, vid, hours="weekdays" if i != 5 else None)
+    headers = bearer(make_token(member))
+    for window in ("", "&free_from=2026-12-01T09:00&free_to=2026-12-01T12:00"):
+        base = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}{window}"
+        whole = client.get(base, headers=headers).json
+        assert whole["next_cursor"] is None
+        expected = [(v["name"], v["id"]) for v in whole["venues"]]
+        assert len(expected) == (12 if not window else 11)
+        assert expected == sorted(expected, key=lambda nv: (nv[0], nv[1]))
+        seen, cursor = [], None
+        while True:
+            answer = client.get(base + "&limit=4" + (f"&cursor={cursor}" if cursor else ""), headers=headers).json
+            assert 1 <= len(answer["venues"]) <= 4
+            seen += [(v["name"], v["id"]) for v in answer["venues"]]
+            cursor = answer["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "error_field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=veel", "limit"),
+        ("cursor=abc", "cursor"),
+        ("cursor=" + "A" * 2000, "cursor"),
+        ("cursor=WzEsMiwzXQ", "cursor"),  # [1,2,3]: a name must be text
+        ("cursor=WyJOYU4iLCJhIiwxXQ", "cursor"),
+        ("cursor=W051bGwsImEiLDFd", "cursor"),
+    ],
+)
+def test_search_bad_page_input(client, member, make_token, query, error_field):
+    response = client.get(f"/api/v1/venues?{query}", headers=bearer(make_token(member)))
+    assert response.status_code == 422
+    assert error_field in response.json["errors"]
+
+
+def test_search_cursor_round_trips_any_name():
+    from app.venues.search import decode_cursor, encode_cursor
+
+    for key in ((0.0, "", 1), (1.23456789012345, "Café “De Hoek” ☕ / é", 2**62), (4.999999999, "a" * 120, 7)):
+        assert decode_cursor(encode_cursor(key)) == key
+
+
+def test_search_tells_managers_their_feeds_and_links_busy_feeds(app, client, manager, mh, make_user, make_token):
+    mine = make_venue(app, manager.id, name="Van mij")
+    make_space(app, manager.id, mine)
+    other_manager = make_user("manager")
+    theirs = make_venue(app, other_manager.id, name="Van een ander")
+    space = make_space(app, other_manager.id, theirs)
+    found = {
+        v["name"]: v for v in client.get(f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}", headers=mh).json["venues"]
+    }
+    assert "feed_url" in found["Van mij"] and "feed_url" in found["Van mij"]["spaces"][0]
+    assert "feed_url" not in found["Van een ander"] and "feed_url" not in found["Van een ander"]["spaces"][0]
+    one = client.get(f"/api/v1/spaces/{space}", headers=mh).json
+    assert found["Van een ander"]["spaces"][0]["busy_feed_url"] == one["busy_feed_url"]
+
+
+def test_search_reads_the_window_in_each_venues_zone(app, client, manager, mh, member, make_token, monkeypatch):
+    """Free time is worked out for the local days the window touches there, not the UTC days."""
+    import app.api.venues as api_venues
+
+    monkeypatch.setattr(api_venues, "now_utc", lambda: datetime(2027, 3, 1, tzinfo=UTC))
+    night = make_venue(app, manager.id, name="Nachtcafé")
+    night_space = make_space(app, manager.id, night, hours=None, horizon_days=730)
+    # Wednesday 00:00-06:00 and Sunday 08:00-22:00, Amsterdam time.
+    hours = [{"weekday": 2, "opens": "00:00", "closes": "06:00"}, {"weekday": 6, "opens": "08:00", "closes": "22:00"}]
+    assert client.put(f"/api/v1/spaces/{night_space}/hours", json={"hours": hours}, headers=mh).status_code == 200
+    london = make_venue(app, manager.id, name="Londen", timezone="Europe/London")
+    make_space(app, manager.id, london, horizon_days=730)
+    headers = bearer(make_token(member))
+    base = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}"
+
+    def names(window):
+        response = client.get(base + window, headers=headers)
+        assert response.status_code == 200, response.json
+        return [v["name"] for v in response.json["venues"]]
+
+    # Tuesday 23:30 UTC is Wednesday 00:30 in Amsterdam: open there; in London still Tuesday night.
+    assert names("&free_from=2027-03-02T23:30:00Z&free_to=2027-03-03T01:00:00Z") == ["Nachtcafé"]
+    # Wall-clock times are each venue's own: 09:30 in London is open, in Amsterdam not on a Wednesday.
+    assert names("&free_from=2027-03-03T09:30&free_to=2027-03-03T10:30") == ["Londen"]
+    # 09:30 UTC: 10:30 in Amsterdam (closed on Wednesday), 09:30 in London (open).
+    assert names("&free_from=2027-03-03T09:30:00Z&free_to=2027-03-03T10:30:00Z") == ["Londen"]
+    # The spring clock change (Sunday 28 March): 08:00-22:00 CEST is open, 21:00-23:00 is not.
+    assert names("&free_from=2027-03-28T08:00&free_to=2027-03-28T12:00") == ["Nachtcafé"]
+    assert names("&free_from=2027-03-28T06:00:00Z&free_to=2027-03-28T10:00:00Z") == ["Nachtcafé"]
+    assert names("&free_from=2027-03-28T05:30:00Z&free_to=2027-03-28T10:00:00Z") == []  # 07:30 CEST
+    assert names("&free_from=2027-03-28T21:00&free_to=2027-03-28T23:00") == []
+    # The autumn change (Sunday 31 October): 08:00 local is 07:00 UTC again.
+    assert names("&free_from=2027-10-31T07:00:00Z&free_to=2027-10-31T09:00:00Z") == ["Nachtcafé"]
+    assert names("&free_from=2027-10-31T06:30:00Z&free_to=2027-10-31T09:00:00Z") == []
+
+
+def test_search_sees_bookings_and_buffers_from_the_day_before(app, client, manager, mh, member, make_token, frozen_now):
+    from app.accounts.models import User
+    from app.bookings import services as bookings
+
+    vid = make_venue(app, manager.id, name="Buurthuis")
+    sid = make_space(app, manager.id, vid, hours="daily", buffer_minutes=30, slot_minutes=15)
+    mh_put = {"hours": [{"weekday": d, "opens": "00:00", "closes": "23:59"} for d in range(7)]}
+    assert client.put(f"/api/v1/spaces/{sid}/hours", json=mh_put, headers=mh).status_code == 200
+    with app.app_context():
+        bookings.create_booking(
+            db.session.get(User, member.id),
+            sid,
+            datetime(2026, 12, 1, 22, 0, tzinfo=UTC),  # Tuesday 23:00-23:45 in Amsterdam
+            datetime(2026, 12, 1, 22, 45, tzinfo=UTC),
+            now=frozen_now,
+        )
+        db.session.commit()
+    headers = bearer(make_token(member))
+
+    def names(window):
+        return [v["name"] for v in client.get(f"/api/v1/venues?{window}", headers=headers).json["venues"]]
+
+    # Wednesday 00:00-00:15 is the booking's changeover time; 00:15 on is free.
+    assert names("free_from=2026-12-02T00:00&free_to=2026-12-02T01:00") == []
+    assert names("free_from=2026-12-02T00:15&free_to=2026-12-02T01:00") == ["Buurthuis"]
+
+
+# -- availability: statements ----------------------------------------------------------------------
+
+
+def test_availability_uses_few_statements(app, client, manager, mh, member, make_token, frozen_now):
+    vid = make_venue(app, manager.id)
+    sid = make_space(app, manager.id, vid)
+    client.post(f"/api/v1/spaces/{sid}/closures", json={"start": "2026-12-02", "end": "2026-12-02"}, headers=mh)
+    headers = bearer(make_token(member))
+    url = f"/api/v1/spaces/{sid}/availability?from=2026-12-01&to=2026-12-07"
+    response, statements = statements_of(app, lambda: client.get(url, headers=headers))
+    assert response.status_code == 200
+    assert [f["start"][:10] for f in response.json["free"]] == ["2026-12-01", "2026-12-03", "2026-12-04", "2026-12-07"]
+    # The token with its user, the space with its venue, hours with closures, bookings, imports.
+    assert len(statements) <= 5, brief(statements)
