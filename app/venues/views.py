@@ -46,6 +46,7 @@ class FindForm(SearchForm):
 
 # build_query names the ISO fields; the page shows them as a date and two times.
 FIND_FIELDS = {"free_from": "from_", "free_to": "until", "near": None}
+FIND_LIMIT = venue_search.DEFAULT_LIMIT  # venues a page
 
 
 def actor():
@@ -224,7 +225,8 @@ def find():
     form = FindForm(request.args, data={"date": tomorrow, "from_": time(9), "until": time(12), "seats": 1})
     user = actor()
     home = (user.home_lat, user.home_lon) if user is not None and user.home_lat is not None else None
-    hits = timelines = None
+    hits = timelines = more_url = None
+    later_page = False
     if form.validate() and not pages.within_reach(form.date.data, tomorrow):
         form.date.errors.append(_("Choose a date in the next two years."))
     elif not form.errors:
@@ -240,14 +242,31 @@ def find():
                 free_to=f"{day.isoformat()}T{form.until.data:%H:%M}",
                 home=home,
                 check_zone=zone,
+                limit=FIND_LIMIT,
             )
         except DomainError as exc:
             errors = {FIND_FIELDS.get(k, k) or "": v for k, v in exc.errors.items()}
             populate_errors(form, DomainError(errors))
         else:
-            hits = venue_search.search(user, query, now_utc())
+            # A cursor comes from our own "more" link; one that is not (edited by hand) starts over.
+            query.after = venue_search.decode_cursor(request.args.get("cursor", ""))
+            later_page = query.after is not None
+            found = venue_search.search(user, query, now_utc())
+            hits = found.hits
             timelines = pages.result_timelines(hits, day, query)
-    page = render_template("venues/find.html", form=form, hits=hits, timelines=timelines, home=home)
+            if found.next_cursor:
+                args = request.args.to_dict(flat=False)
+                args["cursor"] = [found.next_cursor]
+                more_url = url_for("venues.find", **args) + "#results-heading"
+    page = render_template(
+        "venues/find.html",
+        form=form,
+        hits=hits,
+        timelines=timelines,
+        home=home,
+        more_url=more_url,
+        later_page=later_page,
+    )
     # htmx swaps in 2xx answers only; the form with its errors is the answer it should show.
     return page, 200 if request.headers.get("HX-Request") else status_of(form)
 

@@ -208,6 +208,51 @@ def test_nothing_free_shows_the_empty_state(app, client, manager, anouk, login):
     assert "radius_km=4" in page  # a link to search twice as far
 
 
+def test_a_long_list_comes_a_page_at_a_time_with_a_plain_link_to_more(app, client, manager, anouk, login):
+    from app.venues.search import DEFAULT_LIMIT
+
+    for i in range(DEFAULT_LIMIT + 2):
+        venue = make_venue(app, manager, name=f"Plek {i:02d}", lat=HOME[0] + 0.0005 * (i + 1), lon=HOME[1])
+        make_space(app, manager, venue, hours=EVERY_DAY_9_TO_17)
+    login(anouk)
+    first = client.get(f"/find?date={TUESDAY}&from=09:00&until=12:00")
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    assert results(page) == [f"Plek {i:02d}" for i in range(DEFAULT_LIMIT)]
+    assert f"The first {DEFAULT_LIMIT} places free" in page
+    assert "Back to the first places" not in page
+    more = re.search(r'<a class="utrecht-link" rel="next" href="([^"]+)">Show more places</a>', page)
+    assert more, "no link to more results"
+    href = more.group(1).replace("&amp;", "&")
+    assert "cursor=" in href and f"date={TUESDAY}" in href and href.endswith("#results-heading")
+
+    second = client.get(href.split("#")[0])
+    assert second.status_code == 200
+    page = second.get_data(as_text=True)
+    assert results(page) == [f"Plek {i:02d}" for i in range(DEFAULT_LIMIT, DEFAULT_LIMIT + 2)]
+    assert "2 more places free" in page
+    assert 'rel="next"' not in page
+    back = re.search(r'<a class="utrecht-link" href="([^"]+)">Back to the first places</a>', page)
+    assert back and "cursor" not in back.group(1)
+
+    # A cursor that is not ours starts from the beginning.
+    again = client.get(f"/find?date={TUESDAY}&from=09:00&until=12:00&cursor=nonsense")
+    assert again.status_code == 200
+    assert results(again.get_data(as_text=True))[0] == "Plek 00"
+
+
+def test_more_places_reads_in_dutch(app, client, manager, make_user, login):
+    from app.venues.search import DEFAULT_LIMIT
+
+    for i in range(DEFAULT_LIMIT + 1):
+        venue = make_venue(app, manager, name=f"Plek {i:02d}", lat=HOME[0] + 0.0005 * (i + 1), lon=HOME[1])
+        make_space(app, manager, venue, hours=EVERY_DAY_9_TO_17)
+    login(make_user("member", language="nl"))
+    page = client.get(f"/find?date={TUESDAY}&from=09:00&until=12:00").get_data(as_text=True)
+    assert f"De eerste {DEFAULT_LIMIT} vrije plekken" in page
+    assert "Toon meer plekken" in page
+
+
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [
