@@ -221,17 +221,22 @@ class _Place:
         self.venue_name = venue.name
         self.zone = venue.zone
         self.tzid = writer.tzid(self.zone)
-        params = f";TZID={writer.param(self.tzid)}" if self.tzid else ""
-        self.dtstart, self.dtend = f"DTSTART{params}:", f"DTEND{params}:"
+        self.tz_params = f"TZID={writer.param(self.tzid)}" if self.tzid else ""
         self.geo = f"GEO:{float(venue.lat)};{float(venue.lon)}"
         self.location = writer.line("LOCATION", writer.text(venue.full_address))
         self.organizer = writer.line(
             "ORGANIZER", writer.uri(f"mailto:{DEFAULT_ORGANIZER}"), f"CN={writer.param(venue.name or 'Dichtbij')}"
         )
 
-    def stamp(self, value: datetime) -> str:
-        """Local time for the TZID (Outlook and Apple shift UTC-only feeds at DST); UTC for UTC zones."""
-        return writer.local_stamp(value, self.zone) if self.tzid else writer.utc_stamp(value)
+    def when(self, name: str, value: datetime) -> str:
+        """DTSTART/DTEND in local time with the TZID: Outlook and Apple show UTC-only feeds shifted
+        at DST changes. In UTC ("...Z") for a UTC venue and for the second pass through the hour
+        that repeats when DST ends: a local time there means its first pass (RFC 5545 3.3.5)."""
+        if self.tz_params:
+            local = value.astimezone(self.zone)
+            if not local.fold:
+                return writer.line(name, writer.wall(local), self.tz_params)
+        return f"{name}:{writer.utc_stamp(value)}"
 
 
 class _Events:
@@ -263,8 +268,8 @@ class _Events:
         lines = [
             "BEGIN:VEVENT",
             writer.line("SUMMARY", writer.text(summary)),
-            writer.fold(place.dtstart + place.stamp(r.start), len(place.dtstart)),
-            writer.fold(place.dtend + place.stamp(r.end), len(place.dtend)),
+            place.when("DTSTART", r.start),
+            place.when("DTEND", r.end),
             f"DTSTAMP:{modified}",
             writer.line("UID", writer.text(r.uid)),
             f"SEQUENCE:{int(r.sequence or 0)}",

@@ -7,6 +7,7 @@ order, parameter quoting and 74-octet folding), so calendar apps see the same ev
 
 - TEXT values are escaped per RFC 5545 3.3.11 (backslash, ";", ",", and a line break of any
   kind as "\\n"): a title can never end a line, so it can never add a property or an event.
+  Other control characters (not allowed in iCalendar) are left out.
   Unlike icalendar, a literal "\\N" in a title stays text instead of becoming a line break.
 - Parameter values (CN) use RFC 6868 escapes ("^^", "^n", "^'") and are quoted when needed.
 - URI values (mailto:, URL) get control characters percent-encoded, so they cannot break a line.
@@ -29,10 +30,16 @@ from icalendar.timezone import tzid_from_tzinfo
 
 CRLF = "\r\n"
 FOLD_OCTETS = 74  # icalendar's limit: 74 octets of content, 75 with a continuation's space
-_TEXT = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": "\\n"})
-_TEXT_SPECIAL = re.compile(r"[\\;,\r\n]")
-_PARAM = str.maketrans({"^": "^^", "\n": "^n", "\r": "^n", '"': "^'"})
-_PARAM_QUOTE = re.compile("[,;:\u2019 ']")  # what icalendar quotes a CN for (zone ids have none)
+# RFC 5545 allows no control character but HTAB in TEXT or parameter values, and icalendar's
+# parser drops a property that has one: they are left out (the app already refuses NUL).
+_DROP = dict.fromkeys((*range(0x09), *range(0x0A, 0x20), 0x7F))
+_TEXT = str.maketrans({**_DROP, "\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": "\\n"})
+_TEXT_SPECIAL = re.compile(r"[\\;,\x00-\x08\x0a-\x1f\x7f]")
+_PARAM = str.maketrans({**_DROP, "^": "^^", "\n": "^n", "\r": "^n", '"': "^'"})
+# What icalendar quotes a CN for, plus a backslash and a tab: icalendar's parser takes a backslash
+# before ";" in an unquoted parameter as an escape (a name ending in one would swallow the next
+# parameter), and strips unquoted whitespace around ";".
+_PARAM_QUOTE = re.compile("[,;:\u2019 '\t\\\\]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -44,7 +51,7 @@ def text(value: str) -> str:
 
 
 def param(value: str) -> str:
-    """A parameter value (RFC 6868 escapes), in double quotes when it holds , ; : ’ space or '."""
+    """A parameter value (RFC 6868 escapes), in double quotes when it holds , ; : ’ space ' or \\."""
     escaped = value.replace("\r\n", "\n").translate(_PARAM)
     return f'"{escaped}"' if _PARAM_QUOTE.search(value) else escaped
 
@@ -99,10 +106,9 @@ def utc_stamp(value: datetime) -> str:
     return f"{v.year:04}{v.month:02}{v.day:02}T{v.hour:02}{v.minute:02}{v.second:02}Z"
 
 
-def local_stamp(value: datetime, zone: tzinfo) -> str:
-    """The wall-clock time in `zone`, without a suffix: for a line with TZID."""
-    v = value.astimezone(zone)
-    return f"{v.year:04}{v.month:02}{v.day:02}T{v.hour:02}{v.minute:02}{v.second:02}"
+def wall(value: datetime) -> str:
+    """A datetime's own wall-clock time without a suffix: for a line with TZID."""
+    return f"{value.year:04}{value.month:02}{value.day:02}T{value.hour:02}{value.minute:02}{value.second:02}"
 
 
 @lru_cache(maxsize=64)
@@ -117,10 +123,24 @@ def vtimezone(zone_id: str, first_year: int) -> str:
     """The VTIMEZONE block for `zone_id` from `first_year` for four years, built by icalendar.
 
     Building one takes milliseconds; it only changes once a year, so it is kept per process.
+    icalendar lists the later transitions in one RDATE line ("RDATE:20270328T030000,2028...");
+    vobject (and so any client that parses like it) reads only the first value and puts every
+    summer from the third year on an hour off, so each transition gets its own RDATE line.
     "" when icalendar does not know the zone (it would leave it out too).
     """
     try:
         block = Timezone.from_tzid(zone_id, first_date=date(first_year, 1, 1), last_date=date(first_year + 4, 1, 1))
     except ValueError:
         return ""
-    return block.to_ical().decode()
+    return split_rdates(block.to_ical().decode())
+
+
+def split_rdates(block: str) -> str:
+    """One RDATE line per date-time instead of a comma-separated list (same meaning, RFC 5545 3.8.5.2)."""
+    lines = []
+    for unfolded in block.replace("\r\n ", "").split("\r\n"):
+        if unfolded.startswith("RDATE:"):
+            lines += [f"RDATE:{value}" for value in unfolded.removeprefix("RDATE:").split(",")]
+        else:
+            lines.append(fold(unfolded, unfolded.find(":") + 1))
+    return "\r\n".join(lines)

@@ -287,3 +287,131 @@ def test_calendar_page(client, world, login):
     assert client.get(before.removeprefix("http://localhost")).status_code == 404
     with client.application.app_context():
         assert db.session.get(User, world["anouk"].id).feed_token in after
+
+
+@pytest.fixture
+def body_cache(app, monkeypatch):
+    """The feed body cache, on (TESTING turns it off: rolled-back tests repeat ids and times)."""
+    from app.feeds.bodies import BodyCache
+
+    cache = BodyCache(max_entries=4)
+    monkeypatch.setitem(app.extensions, "feed_bodies", cache)
+    return cache
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """Counts the calendars built."""
+    import app.feeds.feeds as feeds
+
+    calls = []
+    build = feeds.build
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].kind)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(feeds, "build", counting)
+    return calls
+
+
+def test_unchanged_feed_without_if_none_match_is_served_from_the_cache(client, world, body_cache, builds):
+    """Google Calendar polls without If-None-Match: an unchanged feed is not built again."""
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    gone = book(client, anouk, world["room"], "2026-12-03T09:00", "2026-12-03T10:00")
+    path = feed_path(client, anouk)
+    one, two = client.get(path), client.get(path)
+    assert one.status_code == two.status_code == 200
+    assert one.data == two.data and one.headers["ETag"] == two.headers["ETag"]
+    assert builds == ["member"] and len(body_cache) == 1
+    assert client.post(f"/api/v1/bookings/{gone['id']}/cancel", json={}, headers=anouk).status_code == 200
+    three = client.get(path)
+    assert three.headers["ETag"] != one.headers["ETag"] and three.data != one.data
+    assert len(events(three.data)) == 1 and builds == ["member", "member"]
+    assert client.get(path).data == three.data and len(builds) == 2
+    head = client.head(path)
+    assert head.status_code == 200 and head.headers["ETag"] == three.headers["ETag"] and len(builds) == 2
+
+
+def test_the_cache_is_per_host(client, world, body_cache, builds):
+    """The URL property carries the host the feed was asked on."""
+    anouk = world["tokens"]["anouk"]
+    booking = book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    here = client.get(path).data
+    there = client.get(path, base_url="https://agenda.example.org").data
+    assert f"URL:http://localhost/bookings/{booking['id']}" in here.decode()
+    assert f"URL:https://agenda.example.org/bookings/{booking['id']}" in there.decode()
+    assert len(builds) == 2
+
+
+def test_renaming_the_member_changes_the_member_feed(app, client, world, body_cache):
+    """The member's own name and address are in the feed (ATTENDEE), so in its ETag."""
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    first = client.get(path)
+    with app.app_context():
+        db.session.get(User, world["anouk"].id).name = "Anouk Jansen"
+        db.session.commit()
+    second = client.get(path)
+    assert second.headers["ETag"] != first.headers["ETag"]
+    assert 'CN="Anouk Jansen"' in second.data.replace(b"\r\n ", b"").decode()
+
+
+def test_a_304_sends_one_query_over_bookings(app, client, world):
+    """ETag and Last-Modified come from one aggregate; the venue feed filters by space ids."""
+    from sqlalchemy import event
+
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    venue_url = client.get(f"/api/v1/venues/{world['venue']}", headers=world["tokens"]["manager"]).json["feed_url"]
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    for path in (feed_path(client, anouk), venue_url.removeprefix("http://localhost")):
+        etag = client.get(path).headers["ETag"]
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        on_bookings = [s for s in statements if re.search(r"\bFROM bookings\b", s)]
+        assert len(on_bookings) == 1, on_bookings
+        if "/venue/" in path:
+            assert "JOIN" not in on_bookings[0] and "space_id IN" in on_bookings[0]
+
+
+def test_venue_feed_holds_its_own_spaces_only(app, client, world, make_user):
+    anouk = world["tokens"]["anouk"]
+    mine = book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    other_manager = make_user("manager", name="Piet")
+    elsewhere = make_space(
+        app, other_manager.id, make_venue(app, other_manager.id), name="Elders", hours="daily", horizon_days=400
+    )
+    other = book(client, anouk, elsewhere, "2026-12-01T13:00", "2026-12-01T14:00")
+    blocked = client.post(
+        f"/api/v1/spaces/{world['room']}/blocks",
+        json={"start": "2026-12-02T09:00", "end": "2026-12-02T10:00", "title": "Onderhoud"},
+        headers=world["tokens"]["manager"],
+    )
+    assert blocked.status_code == 201, blocked.json
+    url = client.get(f"/api/v1/venues/{world['venue']}", headers=world["tokens"]["manager"]).json["feed_url"]
+    response = client.get(url.removeprefix("http://localhost"))
+    lint(response.data)
+    with app.app_context():
+        uids = {b.id: b.uid for b in db.session.scalars(sa.select(Booking))}
+    found = events(response.data)
+    assert uids[mine["id"]] in found and uids[other["id"]] not in found
+    assert found[uids[blocked.json["id"]]].summary.value == "Zaal — Geblokkeerd · Onderhoud"
+    assert "Last-Modified" in response.headers
+    not_modified = client.get(
+        url.removeprefix("http://localhost"), headers={"If-Modified-Since": response.headers["Last-Modified"]}
+    )
+    assert not_modified.status_code == 304
