@@ -22,6 +22,7 @@ from app.db import now_utc
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.venues import services as venues
+from app.venues.pages import link_parts
 from app.web import populate_errors, safe_next
 
 bp = Blueprint("bookings", __name__)
@@ -204,8 +205,8 @@ def calendar(venue_id: int):
         pending=pending,
         seat_labels={n: ngettext("%(num)d seat", "%(num)d seats", n) for n in {b.seats for b in found + pending}},
         book_label=_("Book %(space)s for a member"),
-        manage_link=_link_parts("bookings.manage", "booking_id"),
-        book_link=_link_parts("bookings.book", "space_id", start=day.isoformat() + "T09:00"),
+        manage_link=link_parts("bookings.manage", "booking_id"),
+        book_link=link_parts("bookings.book", "space_id", start=day.isoformat() + "T09:00"),
         today=today,
         previous=first - step,
         next=first + step,
@@ -227,15 +228,6 @@ def _day_columns(
             by_day[d].setdefault(b.space_id, []).append(b)
             d += one_day
     return [(d, [(s, on_day.get(s.id, ())) for s in spaces]) for d, on_day in by_day.items()]
-
-
-_ID = 918273645  # stands in for the id in a link built once and completed per row
-
-
-def _link_parts(endpoint: str, key: str, **values) -> tuple[str, str]:
-    """One `url_for` for many rows: the link's text before and after the id."""
-    head, _sep, tail = url_for(endpoint, **{key: _ID}, **values).partition(str(_ID))
-    return head, tail
 
 
 @bp.route("/manage/bookings/<int:booking_id>", methods=["GET", "POST"])

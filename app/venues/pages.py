@@ -6,13 +6,13 @@ services. Template filters registered here format times in the venue's own zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from flask_babel import format_currency, format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import User
 from app.availability import rules, timeline
 from app.availability import services as availability
+from app.availability.models import OpeningWindow
 from app.extensions import db
 from app.venues import search as venue_search
 from app.venues import services as venues
@@ -36,6 +37,21 @@ def book_url(space_id: int, start: datetime, end: datetime | None = None) -> str
     if end is not None:
         params["end"] = local_iso(end)
     return request.script_root + BOOK_PATH.format(space_id=space_id) + "?" + urlencode(params, safe=":")
+
+
+_ID = 918273645  # stands in for the id in a link built once and completed per row
+
+
+def link_parts(endpoint: str, key: str, **values) -> tuple[str, str]:
+    """One `url_for` for a page with many rows: the link's text before and after the id."""
+    head, _sep, tail = url_for(endpoint, **{key: _ID}, **values).partition(str(_ID))
+    return head, tail
+
+
+def translated(labels: Mapping[str, object]) -> dict[str, str]:
+    """A vocabulary's lazy labels (`VENUE_KINDS`, `AMENITIES`, ...) translated once, for a page
+    that shows them many times."""
+    return {key: str(label) for key, label in labels.items()}
 
 
 def local_iso(value: datetime) -> str:
@@ -151,14 +167,26 @@ def distance(km: float | None) -> str:
     return _("%(km)s km", km=format_decimal(round(km, 1)))
 
 
-def week_hours(space: Space) -> list[tuple[str, str]]:
-    """Opening hours per weekday as text, for the venue page: [('Monday', '09:00–12:00, 13:00–17:00')]."""
-    out = []
-    for weekday, label in enumerate(WEEKDAYS):
-        windows = [w for w in space.windows if w.weekday == weekday]
-        text = ", ".join(f"{w.opens:%H:%M}–{w.closes:%H:%M}" for w in windows) if windows else _("Closed")
-        out.append((str(label), text))
-    return out
+def week_hours(spaces: Sequence[Space]) -> dict[int, list[tuple[str, str]]]:
+    """Opening hours per weekday as text for each space of a venue page, in one query:
+    {space_id: [('Monday', '09:00–12:00, 13:00–17:00'), ..., ('Sunday', 'Closed')]}.
+
+    Plain rows, not `space.windows` per space; the weekday names and "Closed" are translated once.
+    """
+    texts: dict[int, list[list[str]]] = {s.id: [[] for _day in WEEKDAYS] for s in spaces}
+    if texts:
+        rows = db.session.execute(
+            sa.select(OpeningWindow.space_id, OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes)
+            .where(OpeningWindow.space_id.in_(list(texts)))
+            .order_by(OpeningWindow.weekday, OpeningWindow.opens)
+        )
+        for space_id, weekday, opens, closes in rows:
+            texts[space_id][weekday].append(f"{opens:%H:%M}–{closes:%H:%M}")
+    labels, closed = [str(label) for label in WEEKDAYS], _("Closed")
+    return {
+        space_id: [(label, ", ".join(spans) if spans else closed) for label, spans in zip(labels, days, strict=True)]
+        for space_id, days in texts.items()
+    }
 
 
 def register(bp: Blueprint) -> None:
@@ -180,4 +208,6 @@ def register(bp: Blueprint) -> None:
             "book_url": book_url,
             "whole_days": whole_days,
             "week_hours": week_hours,
+            "link_parts": link_parts,
+            "translated": translated,
         }

@@ -527,6 +527,52 @@ def test_venue_page_shows_address_spaces_and_prices(app, client, manager, member
     assert "Edit venue" not in client.get(f"/venues/{venue_id}").get_data(as_text=True)
 
 
+def _hours_tables(page: str) -> dict[str, list[tuple[str, str]]]:
+    """{space name: [(weekday, hours), ...]} from the venue page's opening-hours tables."""
+    cards = re.findall(r'<section class="space-card".*?</section>', page, re.S)
+    return {
+        re.search(r'<a class="utrecht-link" href="[^"]+">([^<]+)</a></h3>', card).group(1): re.findall(
+            r'scope="row">([^<]+)</th><td class="utrecht-table__cell">([^<]+)</td>', card
+        )
+        for card in cards
+    }
+
+
+def test_venue_page_shows_each_spaces_own_opening_hours(app, client, manager):
+    venue_id = make_venue(app, manager, amenities=["wifi", "step_free"])
+    split = [(0, time(13), time(17)), (0, time(9), time(12)), (4, time(18), time(22))]
+    make_space(app, manager, venue_id, name="Zaal", hours=split, amenities=["screen"], requires_approval=True)
+    make_space(app, manager, venue_id, name="Kantine", hours=[(6, time(10), time(16))], mode="seats")
+    make_space(app, manager, venue_id, name="Kelder")  # no hours at all
+    page = client.get(f"/venues/{venue_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    closed = ("Tuesday", "Closed"), ("Wednesday", "Closed"), ("Thursday", "Closed")
+    assert _hours_tables(page) == {
+        "Zaal": [
+            ("Monday", "09:00–12:00, 13:00–17:00"),
+            *closed,
+            ("Friday", "18:00–22:00"),
+            ("Saturday", "Closed"),
+            ("Sunday", "Closed"),
+        ],
+        "Kantine": [
+            ("Monday", "Closed"),
+            *closed,
+            ("Friday", "Closed"),
+            ("Saturday", "Closed"),
+            ("Sunday", "10:00–16:00"),
+        ],
+        "Kelder": [
+            (day, "Closed") for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        ],
+    }
+    assert page.count('href="/spaces/') == 6  # the name and "See free times" of each space
+    assert "Whole room: one booking at a time; a manager approves each request" in page
+    assert "Seats: bookings share the space" in page
+    assert "<dd>Screen</dd>" in page and '<li class="tag">Step-free access</li>' in page
+    dutch = _hours_tables(client.get(f"/venues/{venue_id}", headers={"Accept-Language": "nl"}).get_data(as_text=True))
+    assert dutch["Zaal"][:2] == [("Maandag", "09:00–12:00, 13:00–17:00"), ("Dinsdag", "Gesloten")]
+
+
 def test_without_neighbourhoods_the_coordinates_carry_the_message(client, member, login):
     login(member)
     response = post(client, "/account/home", {"home_label": "Thuis"}, page="/account")
