@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.accounts.services import user_by_email
 from app.api import bp
@@ -58,7 +59,7 @@ def times(form, space: Space) -> tuple[datetime, datetime]:
 
 
 def _space(space_id: int) -> Space:
-    space = db.session.get(Space, space_id)
+    space = db.session.get(Space, space_id, options=[joinedload(Space.venue)])
     if space is None or not space.can_see(g.actor):
         raise DomainError.on("space_id", _l("This space does not exist."))
     return space
@@ -84,8 +85,12 @@ def _replay(key: str, digest: str) -> Response | None:
 
 
 @bp.post("/bookings")
-@token_required
+@token_required(read_first=True)
 def create_booking():
+    """Everything before `bookings.create_booking` only reads (on SQLite in a deferred transaction,
+    so other bookings' write transactions go on meanwhile); the booking, its mail and the
+    idempotency record are written in one write transaction; the answer is rendered from what
+    that transaction left loaded, so no statement runs after the commit."""
     body = json_body()
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
@@ -122,9 +127,12 @@ def create_booking():
             ],
         }, 201
 
+    rendered: list[tuple[dict, int]] = []
+
     def remember(result: bookings.BookingResult) -> None:
         if key:
             payload, status = render(result)
+            rendered[:] = [(payload, status)]
             db.session.add(
                 IdempotencyKey(
                     user_id=g.actor.id, key=key, request_hash=digest, status=status, body=json.dumps(payload)
@@ -151,7 +159,7 @@ def create_booking():
         if key and (replayed := _replay(key, digest)):
             return replayed
         raise
-    payload, status = render(result)
+    payload, status = rendered[0] if rendered else render(result)
     return jsonify(payload), status
 
 

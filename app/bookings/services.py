@@ -59,8 +59,13 @@ class BookingResult:
 
 
 def space_rules(space: Space) -> engine.SpaceRules:
-    windows = db.session.scalars(sa.select(OpeningWindow).where(OpeningWindow.space_id == space.id))
-    closures = db.session.scalars(sa.select(Closure).where(Closure.space_id == space.id))
+    # Plain rows, not ORM objects: this runs inside the write lock for every booking.
+    windows = db.session.execute(
+        sa.select(OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes).where(
+            OpeningWindow.space_id == space.id
+        )
+    )
+    closures = db.session.execute(sa.select(Closure.start, Closure.end).where(Closure.space_id == space.id))
     return engine.SpaceRules(
         capacity=space.capacity,
         mode=space.mode,
@@ -72,8 +77,8 @@ def space_rules(space: Space) -> engine.SpaceRules:
         horizon_days=space.horizon_days,
         buffer_minutes=space.buffer_minutes,
         cancel_hours=space.cancel_hours,
-        windows=tuple(rules.Window(w.weekday, w.opens, w.closes) for w in windows),
-        closures=tuple(rules.Interval(c.start, c.end) for c in closures),
+        windows=tuple(rules.Window(weekday, opens, closes) for weekday, opens, closes in windows),
+        closures=tuple(rules.Interval(start, end) for start, end in closures),
     )
 
 
@@ -108,11 +113,21 @@ def visible_booking(actor: User, booking_id: int) -> Booking:
     raise NotFound()
 
 
-def _space_for_booking(actor: User, space_id: int) -> Space:
-    space = db.session.get(Space, space_id)
-    if space is None or not space.can_see(actor):
+def _locked_space(actor: User, space_id: int) -> Space:
+    """The space and its venue as they are now, read inside the write transaction (one statement;
+    on PostgreSQL it takes the space's row lock, `lock_space`, as it reads)."""
+    query = (
+        sa.select(Space, Venue)
+        .join(Venue, Venue.id == Space.venue_id)
+        .where(Space.id == space_id)
+        .execution_options(populate_existing=True)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Space)
+    row = db.session.execute(query).first()
+    if row is None or not row.Space.can_see(actor):
         raise DomainError.on("space_id", _l("This space does not exist."))
-    return space
+    return row.Space
 
 
 def _describe(spans: list[tuple[datetime, datetime]], tz: ZoneInfo) -> str:
@@ -153,16 +168,16 @@ def create_booking(
     """Book a slot or a series. A manager may book on behalf of `member`.
 
     `and_then` runs inside the same transaction after the bookings are flushed (the API
-    stores its idempotency record there, so both commit or neither does).
+    stores its idempotency record there, so both commit or neither does). The bookings come back
+    still loaded (with their space, venue and member): reading them opens no transaction.
     """
     now = now or now_utc()
 
     def work() -> BookingResult:
-        space = _space_for_booking(actor, space_id)
+        space = _locked_space(actor, space_id)
         on_behalf = member is not None and member.id != actor.id
         if on_behalf and not space.can_manage(actor):
             raise Forbidden(detail=str(_l("Only the venue's managers may book for someone else.")))
-        lock_space(space.id)
         space_r = space_rules(space)
         errors = engine.check_request(space_r, seats, whole)
         if errors:
@@ -216,7 +231,9 @@ def create_booking(
             and_then(result)
         return result
 
-    return run_write(work)
+    # Everything judged is read inside the transaction (`_locked_space`, `space_rules`,
+    # `taken_in`), so the commit need not expire it: the caller renders the answer from memory.
+    return run_write(work, keep_loaded=True)
 
 
 def _reason(verdict: engine.Verdict, tz: ZoneInfo) -> str:
@@ -258,10 +275,9 @@ def create_block(
     now = now or now_utc()
 
     def work() -> Booking:
-        space = _space_for_booking(actor, space_id)
+        space = _locked_space(actor, space_id)
         if not space.can_manage(actor):
             raise Forbidden()
-        lock_space(space.id)
         space_r = space_rules(space)
         occ = engine.Occurrence(start, end)
         if engine.utc(end) <= engine.utc(start):
@@ -288,7 +304,7 @@ def create_block(
         db.session.flush()
         return block
 
-    return run_write(work)
+    return run_write(work, keep_loaded=True)
 
 
 # -- change --------------------------------------------------------------------------------------

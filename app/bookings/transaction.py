@@ -52,11 +52,73 @@ def lock_space(space_id: int) -> None:
         db.session.execute(sa.select(Space.id).where(Space.id == space_id).with_for_update())
 
 
-def run_write(work: Callable[[], T]) -> T:
+def begin_reading() -> None:
+    """Begin the session's transaction as a reader: on SQLite a deferred BEGIN, which takes no
+    write lock, even in a POST request (whose transactions otherwise begin IMMEDIATE).
+
+    Only for a request whose every write goes through `run_write` (which ends this transaction
+    and takes the lock itself): a write in a deferred transaction fails at once with "database is
+    locked" when another writer is busy. A no-op when a transaction is already open, and on
+    PostgreSQL.
+    """
+    session = db.session()
+    if session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return
+    session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+
+
+def write_pending_now() -> None:
+    """Commit the session's pending changes now, in a write transaction of their own, and begin
+    reading again: for a reader (`begin_reading`) that found something small it must write (the
+    API token's last use). On SQLite the deferred transaction is rolled back and the changes are
+    made again under BEGIN IMMEDIATE, which waits for the lock instead of failing.
+    """
+    session = db.session()
+    if not (session.new or session.dirty or session.deleted):
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        session.commit()
+        return
+    if session.new or session.deleted:
+        raise RuntimeError("write_pending_now only carries changed attributes over")
+    changes = []
+    for obj in session.dirty:
+        state = sa.inspect(obj)
+        values = {attr.key: attr.value for attr in state.attrs if attr.history.has_changes()}
+        if values:
+            changes.append((type(obj), state.identity, values))
+    session.rollback()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    for model, identity, values in changes:
+        obj = session.get(model, identity)
+        if obj is not None:
+            for key, value in values.items():
+                setattr(obj, key, value)
+    session.commit()
+    begin_reading()
+
+
+def run_write(work: Callable[[], T], *, keep_loaded: bool = False) -> T:
     """Run `work` in its own write transaction and commit; retry when the database asks to.
 
     `work` must only flush. A DomainError rolls everything back and is raised as is.
+
+    `keep_loaded`: the commits do not expire what the session holds, so the caller can render
+    the result after the commit without reading it all again (and, on SQLite, without opening
+    another transaction). `work` must then read what it judges by itself, fresh: objects loaded
+    before the write transaction keep the values read then.
     """
+    session = db.session()
+    expire = session.expire_on_commit
+    if keep_loaded:
+        session.expire_on_commit = False
+    try:
+        return _run_write(work)
+    finally:
+        session.expire_on_commit = expire
+
+
+def _run_write(work: Callable[[], T]) -> T:
     for attempt in range(ATTEMPTS):
         db.session.commit()  # close the request's read transaction; nothing is pending
         if db.session.get_bind().dialect.name == "sqlite":

@@ -2,14 +2,16 @@
 
 Writing the mail into the same transaction as the booking means a booking never exists without
 its mail, and a rolled-back booking sends none. Delivery happens outside any booking transaction:
-right after the commit in a background thread (short SMTP timeout, so a slow server never delays
-a response), and from `flask mail send` on a timer for everything that failed. A failure only
-schedules a retry, with exponential back-off.
+right after the commit by the process's one sender thread (short SMTP timeout, so a slow server
+never delays a response; what is committed while it sends goes in its next batch), and from
+`flask mail send` on a timer for everything that failed. A failure only schedules a retry, with
+exponential back-off.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -34,6 +36,7 @@ FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=6)
 # How long a sender may hold a message before another may take it over (a sender that died).
 CLAIM = timedelta(minutes=10)
+BATCH = 50  # messages claimed, sent and settled together
 AFTER_COMMIT_TIMEOUT = 5.0  # seconds: the background try gives up quickly; the timer retries
 EXTENSION = "dichtbij.outbox"
 _NEW_IDS = "dichtbij.outbox.new_ids"  # session.info: outbox rows flushed in this transaction
@@ -53,8 +56,9 @@ def recipients(booking: Booking, event: str) -> list[User]:
 
 
 def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[OutboxMessage]:
-    """Write the mails for a booking event into the outbox, in the current session (flush only,
-    never commit). event is one of:
+    """Write the mails for a booking event into the outbox, in the current session: they are
+    inserted with the transaction's next flush or its commit (never committed here). event is
+    one of:
       "confirmed"  -> to the member: booking confirmed, invite METHOD:REQUEST
       "pending"    -> to the member: request received, awaiting approval (invite METHOD:REQUEST
                       with STATUS:TENTATIVE)
@@ -90,8 +94,6 @@ def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[
         )
         db.session.add(row)
         queued.append(row)
-    if queued:
-        db.session.flush()
     return queued
 
 
@@ -119,46 +121,65 @@ def _begin_write() -> None:
         db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def _update(message_id: int, *conditions, **values):
-    return db.session.execute(
+_CLAIMED = (
+    OutboxMessage.id,
+    OutboxMessage.recipient,
+    OutboxMessage.message,
+    OutboxMessage.created_at,
+    OutboxMessage.attempts,
+)
+
+
+def _claim_many(ids: list[int], now: datetime) -> list[sa.Row]:
+    """Take these messages for sending, in one short write transaction: those that are due and
+    that no other sender holds. Returns what sending needs (in the order of `ids`), so nothing
+    is read afterwards.
+
+    The claim is one UPDATE … WHERE due: on SQLite under the write lock, on PostgreSQL under the
+    rows' locks (a second sender's UPDATE waits, then finds the rows no longer due), so two
+    senders never both get a message.
+    """
+    _begin_write()
+    claim = (
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, *conditions)
-        .values(**values)
+        .where(OutboxMessage.id.in_(ids), _due(now))
+        .values(claimed_until=now + CLAIM)
         .execution_options(synchronize_session=False)
     )
+    if db.session.get_bind().dialect.update_returning:
+        rows = db.session.execute(claim.returning(*_CLAIMED)).all()
+    else:  # SQLite before 3.35: one row at a time, still in this one transaction
+        taken = [
+            message_id
+            for message_id in ids
+            if db.session.execute(claim.where(OutboxMessage.id == message_id)).rowcount == 1
+        ]
+        rows = db.session.execute(sa.select(*_CLAIMED).where(OutboxMessage.id.in_(taken))).all() if taken else []
+    db.session.commit()
+    order = {message_id: n for n, message_id in enumerate(ids)}
+    return sorted(rows, key=lambda row: order[row.id])
 
 
 def _claim(message_id: int, now: datetime) -> sa.Row | None:
-    """Take one message for sending, in its own short transaction: None if it is not due or
-    another sender holds it. Returns what sending needs, so nothing is read afterwards."""
-    _begin_write()
-    if _update(message_id, _due(now), claimed_until=now + CLAIM).rowcount != 1:
-        db.session.commit()
-        return None
-    claimed = db.session.execute(
-        sa.select(
-            OutboxMessage.id,
-            OutboxMessage.recipient,
-            OutboxMessage.message,
-            OutboxMessage.created_at,
-            OutboxMessage.attempts,
-        ).where(OutboxMessage.id == message_id)
-    ).one()
-    db.session.commit()
-    return claimed
+    """Take one message for sending: None if it is not due or another sender holds it."""
+    rows = _claim_many([message_id], now)
+    return rows[0] if rows else None
 
 
-def _settle(message_id: int, **values) -> None:
+def _settle_many(outcomes: list[dict]) -> None:
+    """Record what became of claimed messages (sent, or rescheduled), in one write transaction."""
+    if not outcomes:
+        return
     _begin_write()
-    _update(message_id, claimed_until=None, **values)
+    db.session.execute(sa.update(OutboxMessage), outcomes)  # by primary key, one statement per shape
     db.session.commit()
 
 
 def deliver_pending(limit: int = 100, now: datetime | None = None) -> tuple[int, int]:
     """Send what is due (next_attempt_at <= now), oldest first; on failure bump attempts and set
     next_attempt_at with exponential back-off (1 min, 2, 4 ... capped at 6 h), keep last_error.
-    Commit per message. Returns (sent, failed). Safe to run from several processes at once: each
-    message is claimed (an UPDATE that only succeeds while nobody holds it) before it is sent.
+    Returns (sent, failed). Safe to run from several processes at once: each message is claimed
+    (an UPDATE that only succeeds while nobody holds it) before it is sent.
     """
     moment = now or now_utc()
     ids = list(
@@ -176,10 +197,13 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> tuple[int,
 def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float | None = None) -> tuple[int, int]:
     """Send these outbox messages if they are due and nobody else is sending them.
 
-    No transaction is open while the mail server is talked to; each message is claimed, sent,
-    and settled (sent, or rescheduled) in short write transactions of its own.
+    No transaction is open while the mail server is talked to. Messages go in batches of at most
+    BATCH: the batch is claimed in one short write transaction, sent, and settled (each message
+    sent, or rescheduled with back-off) in one more; two write transactions per batch, not per
+    message. A sender that dies between sending and settling leaves its batch claimed for CLAIM,
+    after which it is sent again: at most one batch, and only then, can arrive twice.
     """
-    ids = list(ids)
+    ids = list(dict.fromkeys(ids))
     if not ids:
         return 0, 0
     app = current_app._get_current_object()
@@ -187,35 +211,43 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
     sender = envelope_sender(app.config)
     sent = failed = 0
     try:
-        for message_id in ids:
+        for first in range(0, len(ids), BATCH):
             moment = now or now_utc()
-            claimed = _claim(message_id, moment)
-            if claimed is None:
-                continue
-            name = f"{claimed.created_at:%Y%m%dT%H%M%SZ}-{claimed.id}"
-            try:
-                transport.send(sender, claimed.recipient, claimed.message, name)
-            except Exception as exc:
-                if isinstance(exc, DeliveryError):
-                    error = str(exc)
+            outcomes = []
+            for claimed in _claim_many(ids[first : first + BATCH], moment):
+                name = f"{claimed.created_at:%Y%m%dT%H%M%SZ}-{claimed.id}"
+                try:
+                    transport.send(sender, claimed.recipient, claimed.message, name)
+                except Exception as exc:
+                    if isinstance(exc, DeliveryError):
+                        error = str(exc)
+                    else:
+                        log.exception("unexpected error sending mail %s", claimed.id)
+                        error = describe(exc)
+                    attempts = claimed.attempts + 1
+                    next_attempt_at = moment + retry_delay(attempts)
+                    outcomes.append(
+                        {
+                            "id": claimed.id,
+                            "claimed_until": None,
+                            "attempts": attempts,
+                            "next_attempt_at": next_attempt_at,
+                            "last_error": error[:500],
+                        }
+                    )
+                    failed += 1
+                    log.warning(
+                        "mail %s to %s not sent (attempt %s, next at %s): %s",
+                        claimed.id,
+                        claimed.recipient,
+                        attempts,
+                        next_attempt_at.isoformat(),
+                        error,
+                    )
                 else:
-                    log.exception("unexpected error sending mail %s", message_id)
-                    error = describe(exc)
-                attempts = claimed.attempts + 1
-                next_attempt_at = moment + retry_delay(attempts)
-                _settle(message_id, attempts=attempts, next_attempt_at=next_attempt_at, last_error=error[:500])
-                failed += 1
-                log.warning(
-                    "mail %s to %s not sent (attempt %s, next at %s): %s",
-                    message_id,
-                    claimed.recipient,
-                    attempts,
-                    next_attempt_at.isoformat(),
-                    error,
-                )
-            else:
-                _settle(message_id, sent_at=now_utc(), last_error="")
-                sent += 1
+                    outcomes.append({"id": claimed.id, "claimed_until": None, "sent_at": now_utc(), "last_error": ""})
+                    sent += 1
+            _settle_many(outcomes)
     finally:
         transport.close()
     return sent, failed
@@ -229,42 +261,75 @@ def queued_count() -> int:
 
 
 class AfterCommitDelivery:
-    """Starts one background delivery per app context (request, CLI command) that committed mail."""
+    """One sender thread per process, fed with the outbox rows that requests (and CLI commands)
+    committed.
+
+    A batch is what was committed within LINGER of its first mail, or while the one before was
+    being sent: under load two write transactions (claim, settle) serve many bookings, and no
+    thread is started per request. The thread ends after IDLE seconds without work and is started again by
+    the next commit, so a CLI command or a stopping worker waits at most that long for it. It is
+    not a daemon: a stopping process finishes the batch it is sending (bounded by the short SMTP
+    timeout) rather than being cut off between sending and bookkeeping. Whatever it cannot send
+    stays queued for `flask mail send`.
+    """
+
+    IDLE = 1.0  # seconds without work before the thread ends
+    LINGER = 0.1  # seconds a batch waits for more mail after the first (a mail is not urgent)
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._threads: set[threading.Thread] = set()
-        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._cond = threading.Condition()
+        self._pending: list[int] = []
+        self._busy = False
+        self._thread: threading.Thread | None = None
 
     @property
     def enabled(self) -> bool:
         # Off under TESTING by default: tests share one connection that a thread must not use.
         return bool(self.app.config.get("MAIL_DELIVER_AFTER_COMMIT", not self.app.testing))
 
-    def start(self, ids: list[int]) -> threading.Thread:
-        # Not a daemon: a CLI command or a stopping worker finishes the sending it started
-        # (bounded by the short timeout) rather than being cut off between send and bookkeeping.
-        thread = threading.Thread(target=self._run, args=(ids,), name="outbox-delivery", daemon=False)
-        with self._lock:
-            self._threads = {t for t in self._threads if t.is_alive()}
-            self._threads.add(thread)
-        thread.start()
-        return thread
+    def start(self, ids: list[int]) -> None:
+        """Queue committed outbox rows for the sender, starting it when it is not running."""
+        if self._pid != os.getpid():  # a forked worker: the parent's thread and lock are not ours
+            self._reset()
+        with self._cond:
+            self._pending.extend(ids)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=False)
+                self._thread.start()
+            else:
+                self._cond.notify()
 
-    def _run(self, ids: list[int]) -> None:
+    def _run(self) -> None:
         timeout = float(self.app.config.get("MAIL_TIMEOUT_AFTER_COMMIT", AFTER_COMMIT_TIMEOUT))
-        try:
-            with self.app.app_context():
-                deliver(ids, timeout=timeout)
-        except Exception:  # the timer will try again; a booking never fails because of mail
-            log.exception("delivering mail after commit failed; it stays queued")
+        while True:
+            with self._cond:
+                self._busy = False
+                if not self._pending:
+                    self._cond.notify_all()  # join(): all sent
+                    self._cond.wait(self.IDLE)
+                if not self._pending:
+                    self._thread = None  # the next start() begins a new one
+                    return
+                # Let what other requests commit in the next moment join this batch.
+                self._cond.wait_for(lambda: len(self._pending) >= BATCH, self.LINGER)
+                ids, self._pending = self._pending, []
+                self._busy = True
+            try:
+                with self.app.app_context():
+                    deliver(ids, timeout=timeout)
+            except Exception:  # the timer will try again; a booking never fails because of mail
+                log.exception("delivering mail after commit failed; it stays queued")
 
-    def join(self, timeout: float | None = None) -> None:
-        """Wait for running deliveries (tests, a graceful shutdown)."""
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout)
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued so far has been tried (tests, a graceful shutdown).
+        False when `timeout` ran out first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
 
 
 def _remember_new_messages(session: Session, _flush_context) -> None:

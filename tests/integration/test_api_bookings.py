@@ -437,3 +437,97 @@ def test_history_is_kept(app, client, anouk, mh, room):
         ).all()
         assert [e.action for e in events] == ["created", "changed", "cancelled"]
         assert events[2].details["reason"] == "Storing"
+
+
+# -- what a booking costs the database ---------------------------------------------------------------
+
+
+def statements_during(app, action) -> list[str]:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.session.get_bind().engine
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+@pytest.mark.parametrize("key", [None, "key-1"])
+def test_the_answer_is_rendered_without_reading_after_the_commit(app, client, anouk, room, key):
+    headers = {**anouk, **({"Idempotency-Key": key} if key else {})}
+    responses = []
+    seen = statements_during(
+        app, lambda: responses.append(book(client, headers, room, "2026-12-01T09:00", "2026-12-01T10:00"))
+    )
+    assert responses[0].status_code == 201
+    # The app's commit is a savepoint release here; nothing is read again to render the answer.
+    last_commit = max(i for i, s in enumerate(seen) if s.startswith("RELEASE SAVEPOINT"))
+    assert seen[last_commit + 1 :] == []
+    assert any(s.startswith("INSERT INTO outbox_messages") for s in seen[:last_commit])
+    with app.app_context():
+        booking = db.session.get(Booking, responses[0].json["id"])
+        assert responses[0].json["updated_at"] == booking.updated_at.astimezone(booking.space.venue.zone).isoformat()
+    if key:
+        again = book(client, headers, room, "2026-12-01T09:00", "2026-12-01T10:00")
+        assert again.json == responses[0].json
+
+
+@pytest.fixture
+def fresh_app(database_kind, tmp_path):
+    """An app on a database of its own, with real transactions (BEGIN … COMMIT, no savepoints)."""
+    from app import create_app
+    from config import TestingConfig
+    from tests.support.databases import empty_database, migrate
+
+    built = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=empty_database(database_kind, "dichtbij_api", tmp_path))
+    built.instance_path = str(tmp_path / "instance")
+    migrate(built)
+    yield built
+    with built.app_context():
+        db.engine.dispose()
+
+
+def test_a_booking_reads_first_and_notes_the_tokens_use(fresh_app):
+    """Before the write transaction the request only reads (on SQLite: BEGIN DEFERRED); a token
+    whose last use is due is still recorded, in a write transaction of its own."""
+    from app.accounts.models import ApiToken
+    from app.accounts.services import create_api_token, register_user
+
+    with fresh_app.app_context():
+        manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
+        member = register_user("anne@example.org", "long enough pw", "Anne", "en")
+        _token, plaintext = create_api_token(member, "test")
+        db.session.commit()
+        manager_id = manager.id
+    venue = make_venue(fresh_app, manager_id)
+    space = make_space(fresh_app, manager_id, venue, capacity=4, mode="seats")
+    client = fresh_app.test_client()
+    headers = bearer(plaintext)
+
+    seen = statements_during(fresh_app, lambda: book(client, headers, space, "2026-12-01T09:00", "2026-12-01T10:00"))
+    with fresh_app.app_context():
+        used = db.session.scalar(sa.select(ApiToken.last_used_at))
+    assert used is not None
+    if fresh_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        begins = [s for s in seen if s.startswith("BEGIN")]
+        # read (token), token's use noted, read again (space), the booking
+        assert begins == ["BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "BEGIN IMMEDIATE"]
+
+    seen = statements_during(fresh_app, lambda: book(client, headers, space, "2026-12-01T10:00", "2026-12-01T11:00"))
+    with fresh_app.app_context():
+        assert db.session.scalar(sa.select(ApiToken.last_used_at)) == used  # noted every few minutes
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 2
+    if fresh_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert [s for s in seen if s.startswith("BEGIN")] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]
+    assert seen[-1].startswith("INSERT INTO outbox_messages")  # written at the commit; nothing read after it
+
+    bad = book(client, bearer("not-a-token"), space, "2026-12-01T11:00", "2026-12-01T12:00")
+    assert bad.status_code == 401

@@ -477,6 +477,39 @@ def test_a_claimed_message_is_not_sent_twice(app, make_user, scene, smtp_server,
     assert len(smtp_server.received) == 1
 
 
+def test_a_batch_sends_what_nobody_else_holds_and_settles_each(app, make_user, scene, smtp_server, mail_to):
+    mail_to(smtp_server.port)
+    ids = [
+        queue(app, add_booking(app, scene, make_user(email=f"m{n}@example.org", language="en").id), "confirmed")[0]
+        for n in range(3)
+    ]
+    now = now_utc()
+    with app.app_context():
+        assert _claim(ids[1], now) is not None  # another sender is sending this one
+        assert deliver(ids, now=now) == (2, 0)
+        assert deliver(ids, now=now) == (0, 0)  # nothing twice
+    assert sorted(r.recipients[0] for r in smtp_server.received) == ["m0@example.org", "m2@example.org"]
+    rows = outbox(app)
+    assert [(r.sent_at is not None, r.claimed_until is None) for r in rows] == [
+        (True, True),
+        (False, False),
+        (True, True),
+    ]
+
+    mail_to(free_port())  # down: every message of the batch is rescheduled on its own
+    queue(app, add_booking(app, scene, make_user(email="m3@example.org", language="en").id), "confirmed")
+    queue(app, add_booking(app, scene, make_user(email="m4@example.org", language="en").id), "confirmed")
+    later = now_utc()
+    with app.app_context():
+        assert deliver_pending(now=later) == (0, 2)
+    failed = [r for r in outbox(app) if r.attempts]
+    assert [(r.recipient, r.attempts, r.claimed_until) for r in failed] == [
+        ("m3@example.org", 1, None),
+        ("m4@example.org", 1, None),
+    ]
+    assert all(r.next_attempt_at == later + timedelta(minutes=1) for r in failed)
+
+
 def test_without_a_mail_server_messages_become_files(app, make_user, scene, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "MAIL_SERVER", "")
     monkeypatch.setattr(app, "instance_path", str(tmp_path))
@@ -559,6 +592,31 @@ def test_after_commit_delivery_sends_in_the_background(own_app, smtp_server):
     assert [r.recipients for r in smtp_server.received] == [["anne@example.org"]]
     [row] = outbox(own)
     assert row.sent_at is not None
+
+
+def test_one_sender_takes_several_commits_as_one_batch(own_app, smtp_server, monkeypatch):
+    from app.notifications import outbox as outbox_module
+
+    own = own_app(MAIL_PORT=smtp_server.port)
+    booking_id = prepare(own)
+    sender = own.extensions["dichtbij.outbox"]
+    monkeypatch.setattr(sender, "LINGER", 5.0)
+    batches = []
+    real_deliver = outbox_module.deliver
+
+    def counting(ids, **kwargs):
+        batches.append(list(ids))
+        return real_deliver(ids, **kwargs)
+
+    monkeypatch.setattr(outbox_module, "deliver", counting)
+    for _ in range(3):
+        with own.test_request_context("/bookings", method="POST"):
+            queue_booking_mail(db.session.get(Booking, booking_id), "confirmed")
+            db.session.commit()
+    assert sender.join(30)
+    assert [len(batch) for batch in batches] == [3]
+    assert len(smtp_server.received) == 3
+    assert all(row.sent_at is not None for row in outbox(own))
 
 
 def test_after_commit_delivery_with_the_server_down(own_app):
