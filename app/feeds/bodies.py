@@ -3,7 +3,8 @@
 Google Calendar polls without If-None-Match, so most "cold" feed requests are for a feed that
 has not changed: with the body kept by its ETag they cost the fingerprint query only. The ETag
 changes whenever the body would (see `feeds.fingerprint`), so an entry is never stale; old
-entries simply fall out. Bounded in entries and bytes (gunicorn workers should stay small).
+entries simply fall out. Bounded in entries and bytes: gunicorn workers should stay near 120 MB,
+so 8 MB a process (two 5,000-event venue feeds of 3.2 MB and a few member feeds).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Hashable
 class BodyCache:
     """Least recently used, thread-safe; a body larger than half the budget is not kept."""
 
-    def __init__(self, max_entries: int = 16, max_bytes: int = 16 * 1024 * 1024):
+    def __init__(self, max_entries: int = 16, max_bytes: int = 8 * 1024 * 1024):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()

@@ -36,8 +36,9 @@ PAST_DAYS = 90
 FUTURE_DAYS = 732  # beyond every space's horizon
 REFRESH = "PT1H"
 # Bump when the body's layout changes, so ETags change with it. 2: the hand-written writer
-# (VTIMEZONEs in TZID order, a literal backslash-N kept as text, folds never split an escaped
-# backslash) and ETag parts per feed kind.
+# (one RDATE line per transition, VTIMEZONEs in TZID order, NAME/X-WR-CALNAME escaped as TEXT,
+# the repeated hour at the end of DST in UTC, control characters left out, a literal backslash-N
+# kept as text) and ETag parts per feed kind.
 FORMAT_VERSION = "2"
 
 

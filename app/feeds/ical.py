@@ -1,8 +1,9 @@
-"""iCalendar for bookings: one VEVENT per booking, as an invitation or inside a feed.
+"""iCalendar for bookings: one VEVENT per booking, as an invitation or a single download.
 
 Pure functions: no request, no database. Every value goes through the icalendar library, which
 escapes text (so a title with a line break, ";" or "," can never add a property) and folds lines
-at 75 octets with CRLF endings.
+at 75 octets with CRLF endings. Feeds, with thousands of events, write the same properties with
+`app.feeds.writer` instead (see `feeds.render`); tests/unit/test_feed_writer.py keeps the two equal.
 
 The booking's `uid` never changes; `sequence` is bumped by the booking services on every change
 (and before a cancellation), so calendar clients replace or remove the event they already hold.

@@ -50,7 +50,8 @@ def _bodies() -> BodyCache:
 
 def _serve(feed: feeds.Feed, private: bool) -> Response:
     """ETag and Last-Modified from one query; a 304, the cached body, or a freshly built one."""
-    found = feeds.fingerprint(feed)
+    now = feeds.now_utc()  # one window for the ETag and the body it keys
+    found = feeds.fingerprint(feed, now)
     etag, modified = found.etag, found.last_modified
     headers = {
         "ETag": f'"{etag}"',
@@ -70,7 +71,7 @@ def _serve(feed: feeds.Feed, private: bool) -> Response:
         return Response(status=304, headers=headers)
     base_url = request.host_url.rstrip("/")
     # The URL property holds the host the feed was asked on: part of the key, not of the ETag.
-    body = _bodies().get_or_build((etag, base_url), lambda: feeds.build(feed, base_url))
+    body = _bodies().get_or_build((etag, base_url), lambda: feeds.build(feed, base_url, now))
     response = Response(body, status=200, mimetype="text/calendar", headers=headers)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     return response
