@@ -56,7 +56,7 @@ def list_venues():
         limit=request.args.get("limit"),
         cursor=request.args.get("cursor"),
     )
-    found = venue_search.search(actor, query, now_utc())
+    found = venue_search.search(actor, query, now_utc(), as_rows=True)
     busy_url = busy_feed_link()
     result = []
     for hit in found.hits:

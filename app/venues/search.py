@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from app.availability.localtime import BadTime, localize
 from app.availability.models import OpeningWindow
 from app.availability.services import SpaceRules, free_time
 from app.extensions import db
-from app.venues.models import Space, Venue
+from app.venues.models import Space, Venue, venue_managers
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LAT = 111.2
@@ -113,7 +114,13 @@ def _visible(actor: User | None):
         return Venue.published
     if actor.is_admin:
         return None
-    return sa.or_(Venue.published, Venue.managers.any(User.id == actor.id))
+    return sa.or_(Venue.published, _manages(actor))
+
+
+def _manages(actor: User):
+    """Whether the actor is one of the venue's managers, in SQL (cheaper to build than
+    `Venue.managers.any(...)`, which joins the users too)."""
+    return sa.exists().where(venue_managers.c.venue_id == Venue.id, venue_managers.c.user_id == actor.id)
 
 
 def _window_in_zone(zone: ZoneInfo, query: SearchQuery) -> tuple[datetime, datetime] | None:
@@ -177,8 +184,12 @@ def decode_cursor(text: str) -> SortKey | None:
 # -- the search ------------------------------------------------------------------------------
 
 
-def search(actor: User | None, query: SearchQuery, now: datetime) -> Results:
-    """One page of venues with spaces that fit, nearest first (by name without a point)."""
+def search(actor: User | None, query: SearchQuery, now: datetime, *, as_rows: bool = False) -> Results:
+    """One page of venues with spaces that fit, nearest first (by name without a point).
+
+    With `as_rows` the hits carry plain column values (`venue.name`, `space.capacity`, …) instead
+    of entities, cheaper to read: for answers that only show columns, such as the API's JSON.
+    """
     candidates = _candidates(actor, query)
     if query.after is not None:
         candidates = [c for c in candidates if c.key > query.after]
@@ -187,14 +198,23 @@ def search(actor: User | None, query: SearchQuery, now: datetime) -> Results:
     if query.free_from is None or query.free_to is None:
         found = [(c, None) for c in candidates[:need]]
     else:
+        # At most three rounds (each a fixed number of statements): a guess, a guess from the
+        # share of free venues seen so far, and then whatever is left.
         position = 0
-        while position < len(candidates) and len(found) < need:
-            size = math.ceil(need * FIRST_ROUND_FACTOR) if position == 0 else len(candidates) - position
+        for round_ in range(3):
+            if position >= len(candidates) or len(found) >= need:
+                break
+            if round_ == 0:
+                size = math.ceil(need * FIRST_ROUND_FACTOR)
+            elif round_ == 1 and found:
+                size = math.ceil((need - len(found)) * position / len(found) * FIRST_ROUND_FACTOR)
+            else:
+                size = len(candidates) - position
             found.extend(_free_in(candidates[position : position + size], query, now))
             position += size
     page = found[: query.limit]
     next_cursor = encode_cursor(page[-1][0].key) if len(found) > query.limit else None
-    return Results(_load(actor, page), next_cursor)
+    return Results((_rows if as_rows else _load)(actor, page), next_cursor)
 
 
 def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
@@ -311,11 +331,7 @@ def _load(
     if not page:
         return []
     ids = [c.venue_id for c, _ in page]
-    managed = sa.false()
-    if actor is not None and actor.is_authenticated:
-        # Venue.can_manage in SQL, so no venue loads its managers to answer it.
-        managed = sa.true() if actor.is_admin else Venue.managers.any(User.id == actor.id)
-    stmt = sa.select(Venue, managed).where(Venue.id.in_(ids)).options(joinedload(Venue.spaces))
+    stmt = sa.select(Venue, _managed(actor)).where(Venue.id.in_(ids)).options(joinedload(Venue.spaces))
     venues = {v.id: (v, bool(m)) for v, m in db.session.execute(stmt).unique()}
     hits = []
     for candidate, free in page:
@@ -328,6 +344,58 @@ def _load(
             distance = candidate.distance_km
             walk = walking_minutes(distance) if distance is not None else None
             hits.append(VenueHit(venue, distance, walk, spaces, manages))
+    return hits
+
+
+def _managed(actor: User | None):
+    """Venue.can_manage in SQL, so no venue loads its managers to answer it."""
+    if actor is None or not actor.is_authenticated:
+        return sa.false()
+    return sa.true() if actor.is_admin else _manages(actor)
+
+
+_UNSHOWN = {"created_at", "updated_at"}  # columns no answer shows: not read
+
+
+def _rows(
+    actor: User | None,
+    page: list[tuple[_Candidate, dict[int, list[rules.Free]] | None]],
+) -> list[VenueHit]:
+    """The page's venues and spaces as plain values (`SimpleNamespace`s of their columns), and
+    whether the actor manages each venue, in one query."""
+    if not page:
+        return []
+    space_ids = [
+        space.id for candidate, free in page for space, _seats in candidate.spaces if free is None or space.id in free
+    ]
+    venue_columns = [c.label(f"venue_{c.key}") for c in Venue.__table__.columns if c.key not in _UNSHOWN]
+    space_columns = [c for c in Space.__table__.columns if c.key not in _UNSHOWN]
+    stmt = (
+        sa.select(*venue_columns, *space_columns, _managed(actor).label("venue_managed"))
+        .select_from(Space.__table__.join(Venue.__table__))
+        .where(Space.id.in_(space_ids))
+        .order_by(Space.id)
+    )
+    venues: dict[int, tuple[SimpleNamespace, bool]] = {}
+    spaces: dict[int, list[SimpleNamespace]] = {}
+    split = len(venue_columns)
+    venue_names = [c.key for c in Venue.__table__.columns if c.key not in _UNSHOWN]
+    space_names = [c.key for c in space_columns]
+    for row in db.session.execute(stmt):
+        venue_id = row[0]
+        if venue_id not in venues:
+            venues[venue_id] = (SimpleNamespace(**dict(zip(venue_names, row[:split], strict=True))), bool(row[-1]))
+        space = SimpleNamespace(**dict(zip(space_names, row[split:-1], strict=True)))
+        spaces.setdefault(venue_id, []).append(space)
+    hits = []
+    for candidate, free in page:
+        if candidate.venue_id not in venues:  # deleted since the first query
+            continue
+        venue, manages = venues[candidate.venue_id]
+        space_hits = [SpaceHit(s, free[s.id] if free is not None else None) for s in spaces[candidate.venue_id]]
+        distance = candidate.distance_km
+        walk = walking_minutes(distance) if distance is not None else None
+        hits.append(VenueHit(venue, distance, walk, space_hits, manages))
     return hits
 
 
