@@ -541,6 +541,22 @@ def test_search_over_many_venues_uses_a_fixed_number_of_queries(app, client, man
     assert len(statements) <= 11, brief(statements)
 
 
+def test_search_with_few_free_venues_takes_three_rounds(app, client, manager, member, make_token, frozen_now):
+    """Free venues thin out with distance: a first guess, a second from the share seen, then the rest."""
+    free = [i for i in range(400) if (i < 100 and i % 10 == 0) or (i >= 100 and i % 50 == 0)]
+    for i in range(400):
+        vid = make_venue(app, manager.id, name=f"Venue {i:04d}", lat=LOMBOK[0] + i * 0.0001, lon=LOMBOK[1])
+        # Open every day until 22:00, or on weekdays until 17:00 (so not at 16:00-18:00).
+        make_space(app, manager.id, vid, hours="daily" if i in free else "weekdays")
+    headers = bearer(make_token(member))
+    url = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&free_from=2026-12-01T16:00&free_to=2026-12-01T18:00"
+    response, statements = statements_of(app, lambda: client.get(url, headers=headers))
+    assert [v["name"] for v in response.json["venues"]] == [f"Venue {i:04d}" for i in free]
+    assert response.json["next_cursor"] is None
+    assert sum("FROM bookings" in s for s in statements) == 3  # three rounds
+    assert len(statements) <= 12, brief(statements)
+
+
 def test_search_pages_follow_each_other_without_gaps(app, client, manager, member, make_token, frozen_now):
     for i in range(12):
         # Two venues share a spot and a name: the id decides between them, on any page.
