@@ -524,5 +524,5 @@ def block_counts(imports: Sequence[CalendarImport]) -> dict[int, int]:
             .where(ImportedBlock.import_id.in_(counts))
             .group_by(ImportedBlock.import_id)
         )
-        counts.update(dict(rows.tuples()))
+        counts.update(dict(rows.all()))
     return counts

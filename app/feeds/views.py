@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 from datetime import UTC
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -21,7 +20,6 @@ from app.feeds import imports as calendar_imports
 from app.feeds.bodies import BodyCache
 from app.feeds.forms import ImportForm, UploadForm
 from app.feeds.ical import invitation
-from app.feeds.import_models import ImportedBlock
 from app.venues import services as venues
 from app.venues.models import Space, Venue
 from app.web import populate_errors
@@ -198,7 +196,8 @@ def imports_page(space_id: int):
             status = exc.status if exc.status in (403, 404) else 422
     space = venues.managed_space(current_user, space_id)
     found = calendar_imports.imports_of(current_user, space)
-    rows = [(i, calendar_imports.conflicting_bookings(i), _block_count(i)) for i in found]
+    conflicts, counts = calendar_imports.conflicts_by_import(found), calendar_imports.block_counts(found)
+    rows = [(i, conflicts[i.id], counts[i.id]) for i in found]
     return render_template(
         "feeds/imports.html", space=space, venue=space.venue, rows=rows, url_form=url_form, upload_form=upload_form
     ), status
@@ -209,12 +208,6 @@ def _flash_result(made) -> None:
         flash(_("The calendar is added, but could not be read yet: %(error)s", error=made.last_error), "error")
     else:
         flash(_("The calendar is added. Its events now block this space."), "success")
-
-
-def _block_count(import_) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(ImportedBlock).where(ImportedBlock.import_id == import_.id)
-    )
 
 
 @bp.post("/manage/calendars/<int:import_id>/sync")
