@@ -18,7 +18,7 @@ from app.availability.localtime import day_range, start_of_day
 from app.availability.models import Closure, OpeningWindow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from app.venues.models import Space
+from app.venues.models import Space, Venue
 
 MAX_RANGE_DAYS = 62
 DST_CUSHION = timedelta(hours=3)
@@ -136,6 +136,29 @@ class SpaceRules:
         return cls(
             space.id, space.capacity, space.lead_minutes, space.horizon_days, space.buffer_minutes, space.venue.zone
         )
+
+
+def visible_space_rules(actor: User | None, space_id: int) -> SpaceRules:
+    """What free time depends on of a space the actor may see, from one plain row; NotFound as
+    `venues.services.visible_space` (whose rule `can_see_sql` states in SQL)."""
+    from app.venues.search import can_see_sql
+
+    row = db.session.execute(
+        sa.select(
+            Space.id,
+            Space.capacity,
+            Space.lead_minutes,
+            Space.horizon_days,
+            Space.buffer_minutes,
+            Venue.timezone,
+            can_see_sql(actor),
+        )
+        .join(Venue, Venue.id == Space.venue_id)
+        .where(Space.id == space_id)
+    ).first()
+    if row is None or not row[6]:
+        raise NotFound()
+    return SpaceRules(*row[:5], ZoneInfo(row[5]))
 
 
 def hours_and_closures(

@@ -123,6 +123,19 @@ def _manages(actor: User):
     return sa.exists().where(venue_managers.c.venue_id == Venue.id, venue_managers.c.user_id == actor.id)
 
 
+def can_manage_sql(actor: User | None):
+    """`Venue.can_manage(actor)` as an SQL expression over `venues`."""
+    if actor is None or not actor.is_authenticated:
+        return sa.false()
+    return sa.true() if actor.is_admin else _manages(actor)
+
+
+def can_see_sql(actor: User | None):
+    """`Venue.can_see(actor)` as an SQL expression over `venues`."""
+    visible = _visible(actor)
+    return sa.true() if visible is None else visible
+
+
 def _window_in_zone(zone: ZoneInfo, query: SearchQuery) -> tuple[datetime, datetime] | None:
     try:
         start = query.free_from if query.free_from.tzinfo else localize(query.free_from, zone)
@@ -331,7 +344,7 @@ def _load(
     if not page:
         return []
     ids = [c.venue_id for c, _ in page]
-    stmt = sa.select(Venue, _managed(actor)).where(Venue.id.in_(ids)).options(joinedload(Venue.spaces))
+    stmt = sa.select(Venue, can_manage_sql(actor)).where(Venue.id.in_(ids)).options(joinedload(Venue.spaces))
     venues = {v.id: (v, bool(m)) for v, m in db.session.execute(stmt).unique()}
     hits = []
     for candidate, free in page:
@@ -345,13 +358,6 @@ def _load(
             walk = walking_minutes(distance) if distance is not None else None
             hits.append(VenueHit(venue, distance, walk, spaces, manages))
     return hits
-
-
-def _managed(actor: User | None):
-    """Venue.can_manage in SQL, so no venue loads its managers to answer it."""
-    if actor is None or not actor.is_authenticated:
-        return sa.false()
-    return sa.true() if actor.is_admin else _manages(actor)
 
 
 _UNSHOWN = {"created_at", "updated_at"}  # columns no answer shows: not read
@@ -371,7 +377,7 @@ def _rows(
     venue_columns = [c.label(f"venue_{c.key}") for c in Venue.__table__.columns if c.key not in _UNSHOWN]
     space_columns = [c for c in Space.__table__.columns if c.key not in _UNSHOWN]
     stmt = (
-        sa.select(*venue_columns, *space_columns, _managed(actor).label("venue_managed"))
+        sa.select(*venue_columns, *space_columns, can_manage_sql(actor).label("venue_managed"))
         .select_from(Space.__table__.join(Venue.__table__))
         .where(Space.id.in_(space_ids))
         .order_by(Space.id)
