@@ -1,4 +1,4 @@
-"""Read-only questions about bookings that other packages ask."""
+"""Read-only questions about bookings: what other packages ask, and what the managers' calendar shows."""
 
 from __future__ import annotations
 
