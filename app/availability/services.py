@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -120,9 +120,9 @@ def busy_for(space_ids: Sequence[int], start: datetime, end: datetime) -> dict[i
     return busy_for_spaces(space_ids, start, end)
 
 
-@dataclass(frozen=True)
-class SpaceRules:
-    """What free time depends on, of one space: plain values, no ORM entity needed."""
+class SpaceRules(NamedTuple):
+    """What free time depends on, of one space: plain values, no ORM entity needed (a tuple:
+    a search makes thousands)."""
 
     id: int
     capacity: int
