@@ -2,8 +2,9 @@
 number of queries however many venues there are, and a page at a time.
 
 A search first reads the candidate venues and their spaces as plain rows (one query), sorts them
-by distance (then name, then id), and only then works out free time, in at most two rounds, until
-a page of venues with a free space is found. Only the venues of that page are loaded as entities.
+by distance (then name, then id), and only then works out free time, in at most three rounds, until
+a page of venues with a free space is found. Only the venues of that page are loaded (as entities,
+or as plain column values for the API).
 A page ends with a cursor: the sort key of its last venue; the next page starts after it.
 """
 
@@ -40,7 +41,8 @@ DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 1000
 # Free time is worked out for this many candidate venues per venue a page needs, first; when too
-# few of them are free, for all the others in a second (and last) round.
+# few of them are free, for as many more as the share of free ones seen suggests (times this
+# factor again), and then, if still too few, for all the others.
 FIRST_ROUND_FACTOR = 1.5
 
 SortKey = tuple[float, str, int]  # (distance or 0, name, id): a total order, so pages never overlap
