@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from app.accounts.services import user_by_email
 from app.api import bp
@@ -26,7 +25,7 @@ from app.db import now_utc
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import form_errors
-from app.venues.models import Space
+from app.venues.models import Space, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -59,10 +58,12 @@ def times(form, space: Space) -> tuple[datetime, datetime]:
 
 
 def _space(space_id: int) -> Space:
-    space = db.session.get(Space, space_id, options=[joinedload(Space.venue)])
-    if space is None or not space.can_see(g.actor):
+    row = db.session.execute(
+        sa.select(Space, Venue).join(Venue, Venue.id == Space.venue_id).where(Space.id == space_id)
+    ).first()  # space and venue in one statement
+    if row is None or not row.Space.can_see(g.actor):
         raise DomainError.on("space_id", _l("This space does not exist."))
-    return space
+    return row.Space
 
 
 def _request_hash(body: dict) -> str:

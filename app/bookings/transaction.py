@@ -12,10 +12,18 @@
 
 from __future__ import annotations
 
+import os
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: threads still take turns
+    fcntl = None
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -29,6 +37,7 @@ T = TypeVar("T")
 ATTEMPTS = 5
 RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 EXCLUSION_VIOLATION = "23P01"
+BUSY_WAIT = 10.0  # seconds a writer waits for its turn before answering 503, as SQLite's busy timeout
 
 
 class Unavailable(DomainError):
@@ -88,13 +97,18 @@ def write_pending_now() -> None:
         if values:
             changes.append((type(obj), state.identity, values))
     session.rollback()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    for model, identity, values in changes:
-        obj = session.get(model, identity)
-        if obj is not None:
-            for key, value in values.items():
-                setattr(obj, key, value)
-    session.commit()
+    with writer_turn():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            for model, identity, values in changes:
+                obj = session.get(model, identity)
+                if obj is not None:
+                    for key, value in values.items():
+                        setattr(obj, key, value)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     begin_reading()
 
 
@@ -121,17 +135,20 @@ def run_write(work: Callable[[], T], *, keep_loaded: bool = False) -> T:
 def _run_write(work: Callable[[], T]) -> T:
     for attempt in range(ATTEMPTS):
         db.session.commit()  # close the request's read transaction; nothing is pending
-        if db.session.get_bind().dialect.name == "sqlite":
-            db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
-            result = work()
-            db.session.commit()
-            return result
+            with writer_turn():
+                if db.session.get_bind().dialect.name == "sqlite":
+                    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                try:
+                    result = work()
+                    db.session.commit()
+                    return result
+                except BaseException:
+                    db.session.rollback()  # before the next writer's turn
+                    raise
         except DomainError:
-            db.session.rollback()
             raise
         except DBAPIError as exc:
-            db.session.rollback()
             if _sqlstate(exc) == EXCLUSION_VIOLATION:
                 raise Conflict(detail=str(_l("This time is already taken."))) from exc
             if not _retryable(exc) or attempt == ATTEMPTS - 1:
@@ -140,3 +157,65 @@ def _run_write(work: Callable[[], T]) -> T:
                 raise
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+# -- SQLite: writers take turns ------------------------------------------------------------------
+
+
+class _Turns:
+    """Per process: for each SQLite database, a lock for this process's threads and a file
+    descriptor of `<database>-writers` for `flock` between processes."""
+
+    def __init__(self) -> None:
+        self._pid = os.getpid()
+        self._guard = threading.Lock()
+        self._turns: dict[str, tuple[threading.Lock, int | None]] = {}
+
+    def of(self, path: str) -> tuple[threading.Lock, int | None]:
+        if self._pid != os.getpid():  # forked: the parent's descriptors share the parent's locks
+            self.__init__()
+        with self._guard:
+            found = self._turns.get(path)
+            if found is None:
+                fd = None
+                if fcntl is not None:
+                    try:
+                        fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                    except OSError:
+                        fd = None  # a read-only directory: threads still take turns
+                found = self._turns[path] = (threading.Lock(), fd)
+            return found
+
+
+_TURNS = _Turns()
+
+
+@contextmanager
+def writer_turn() -> Iterator[None]:
+    """On SQLite, wait for this writer's turn before BEGIN IMMEDIATE; a no-op on PostgreSQL.
+
+    SQLite's busy handler makes a waiting writer sleep and poll (1, 2, 5 … 100 ms), so under
+    load the write lock sits free while writers sleep, and an unlucky one waits for seconds.
+    Writers that queue here instead (threads on a lock, processes on `flock` of a file next to
+    the database) are woken the moment the one before them is done. The turn only orders the
+    writers: BEGIN IMMEDIATE still takes SQLite's lock, and a writer that does not queue here
+    (a page of the site, a CLI command) still gets it through the busy timeout.
+    """
+    bind = db.session.get_bind()
+    path = bind.engine.url.database if bind.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    lock, fd = _TURNS.of(os.path.abspath(path))
+    if not lock.acquire(timeout=BUSY_WAIT):
+        raise Unavailable(detail=str(_l("The database is busy. Try again in a moment.")))
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        lock.release()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.bookings.models import Booking
+from app.bookings.transaction import writer_turn
 from app.db import now_utc
 from app.extensions import db
 from app.notifications.compose import METHODS, compose_booking_mail
@@ -114,8 +115,9 @@ def _due(now: datetime):
 
 
 def _begin_write() -> None:
-    """Start a write transaction. On SQLite take the write lock first (BEGIN IMMEDIATE): a
-    transaction that read before writing fails at once when another writer got in between."""
+    """Start a write transaction (inside `writer_turn`). On SQLite take the write lock first
+    (BEGIN IMMEDIATE): a transaction that read before writing fails at once when another writer
+    got in between."""
     db.session.commit()
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -139,23 +141,24 @@ def _claim_many(ids: list[int], now: datetime) -> list[sa.Row]:
     rows' locks (a second sender's UPDATE waits, then finds the rows no longer due), so two
     senders never both get a message.
     """
-    _begin_write()
-    claim = (
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), _due(now))
-        .values(claimed_until=now + CLAIM)
-        .execution_options(synchronize_session=False)
-    )
-    if db.session.get_bind().dialect.update_returning:
-        rows = db.session.execute(claim.returning(*_CLAIMED)).all()
-    else:  # SQLite before 3.35: one row at a time, still in this one transaction
-        taken = [
-            message_id
-            for message_id in ids
-            if db.session.execute(claim.where(OutboxMessage.id == message_id)).rowcount == 1
-        ]
-        rows = db.session.execute(sa.select(*_CLAIMED).where(OutboxMessage.id.in_(taken))).all() if taken else []
-    db.session.commit()
+    with writer_turn():
+        _begin_write()
+        claim = (
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), _due(now))
+            .values(claimed_until=now + CLAIM)
+            .execution_options(synchronize_session=False)
+        )
+        if db.session.get_bind().dialect.update_returning:
+            rows = db.session.execute(claim.returning(*_CLAIMED)).all()
+        else:  # SQLite before 3.35: one row at a time, still in this one transaction
+            taken = [
+                message_id
+                for message_id in ids
+                if db.session.execute(claim.where(OutboxMessage.id == message_id)).rowcount == 1
+            ]
+            rows = db.session.execute(sa.select(*_CLAIMED).where(OutboxMessage.id.in_(taken))).all() if taken else []
+        db.session.commit()
     order = {message_id: n for n, message_id in enumerate(ids)}
     return sorted(rows, key=lambda row: order[row.id])
 
@@ -170,9 +173,10 @@ def _settle_many(outcomes: list[dict]) -> None:
     """Record what became of claimed messages (sent, or rescheduled), in one write transaction."""
     if not outcomes:
         return
-    _begin_write()
-    db.session.execute(sa.update(OutboxMessage), outcomes)  # by primary key, one statement per shape
-    db.session.commit()
+    with writer_turn():
+        _begin_write()
+        db.session.execute(sa.update(OutboxMessage), outcomes)  # by primary key, one statement per shape
+        db.session.commit()
 
 
 def deliver_pending(limit: int = 100, now: datetime | None = None) -> tuple[int, int]:

@@ -531,3 +531,44 @@ def test_a_booking_reads_first_and_notes_the_tokens_use(fresh_app):
 
     bad = book(client, bearer("not-a-token"), space, "2026-12-01T11:00", "2026-12-01T12:00")
     assert bad.status_code == 401
+
+
+def test_sqlite_writers_take_turns(fresh_app):
+    """Booking transactions queue for their turn (threads on a lock, processes on a file lock
+    next to the database) instead of polling SQLite's busy handler."""
+    import threading
+    import time
+    from pathlib import Path
+
+    from app.bookings.transaction import writer_turn
+
+    with fresh_app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("PostgreSQL writers lock the space's row instead")
+    order: list[str] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def first():
+        with fresh_app.app_context(), writer_turn():
+            order.append("first in")
+            inside.set()
+            release.wait(10)
+            order.append("first out")
+
+    def second():
+        inside.wait(10)
+        with fresh_app.app_context(), writer_turn():
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    inside.wait(10)
+    time.sleep(0.2)
+    assert order == ["first in"]
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["first in", "first out", "second in"]
+    assert Path(f"{url.database}-writers").exists()
