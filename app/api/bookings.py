@@ -25,12 +25,14 @@ from app.db import now_utc
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import form_errors
+from app.venues import services as venues
 from app.venues.models import Space, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
-def booking_json(booking: Booking) -> dict:
+def booking_json(booking: Booking, manages: bool | None = None) -> dict:
+    """`manages`: whether the actor manages the booking's venue, when the caller knows already."""
     zone = booking.space.venue.zone
     body = {
         "id": booking.id,
@@ -47,7 +49,9 @@ def booking_json(booking: Booking) -> dict:
         "updated_at": instant(booking.updated_at, zone),
         "kind": booking.kind,
     }
-    if booking.space.can_manage(g.actor):
+    if manages is None:
+        manages = booking.space.can_manage(g.actor)
+    if manages:
         body["member"] = {"name": booking.member.name, "email": booking.member.email} if booking.member else None
     return body
 
@@ -211,7 +215,8 @@ def list_bookings():
     found = bookings.list_bookings(
         g.actor, start, end, space_id=form.space_id.data, venue_id=form.venue_id.data, status=form.status.data or None
     )
-    return jsonify({"bookings": [booking_json(b) for b in found]})
+    managed = venues.managed_venue_ids(g.actor)
+    return jsonify({"bookings": [booking_json(b, g.actor.is_admin or b.space.venue_id in managed) for b in found]})
 
 
 @bp.get("/bookings/<int:booking_id>")

@@ -63,7 +63,7 @@ def local_iso(value: datetime) -> str:
 
 def other_managed_spaces(actor: User, space: Space) -> list[Space]:
     """Spaces the actor manages besides this one: the sources for 'copy opening hours'."""
-    return [s for venue in venues.venues_managed_by(actor) for s in venue.spaces if s.id != space.id]
+    return [s for s in venues.spaces_managed_by(actor) if s.id != space.id]
 
 
 def load_hours(spaces: Sequence[Space]) -> None:

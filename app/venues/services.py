@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from app.accounts.models import User
 from app.accounts.services import user_by_email
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from app.venues.models import Space, Venue
+from app.venues.models import Space, Venue, venue_managers
 from app.venues.vocabulary import AMENITIES, SPACE_MODES, VENUE_KINDS
 
 VENUE_FIELDS = (
@@ -99,7 +99,23 @@ def managed_space(actor: User, space_id: int) -> Space:
 
 
 def venues_managed_by(actor: User) -> list[Venue]:
-    query = sa.select(Venue).options(selectinload(Venue.spaces)).order_by(Venue.name)
+    """With their spaces and the spaces' opening windows: the manager's overview shows both."""
+    query = sa.select(Venue).options(selectinload(Venue.spaces).selectinload(Space.windows)).order_by(Venue.name)
+    if not actor.is_admin:
+        query = query.where(Venue.managers.any(User.id == actor.id))
+    return list(db.session.scalars(query))
+
+
+def managed_venue_ids(actor: User) -> set[int]:
+    """One query, for lists that ask "may this actor manage it?" of many bookings."""
+    return set(db.session.scalars(sa.select(venue_managers.c.venue_id).where(venue_managers.c.user_id == actor.id)))
+
+
+def spaces_managed_by(actor: User) -> list[Space]:
+    """Every space the actor manages, by venue name, each with its venue loaded."""
+    query = (
+        sa.select(Space).join(Space.venue).options(contains_eager(Space.venue)).order_by(Venue.name, Venue.id, Space.id)
+    )
     if not actor.is_admin:
         query = query.where(Venue.managers.any(User.id == actor.id))
     return list(db.session.scalars(query))
