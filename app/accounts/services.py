@@ -33,12 +33,15 @@ _DUMMY_HASH = generate_password_hash("dummy-password", method="scrypt:1024:8:1")
 
 
 def normalise_email(email: str) -> str:
-    """Lower-case the whole address: e-mail addresses are treated as case-insensitive."""
+    """Lower-case the whole address: e-mail addresses are treated as case-insensitive.
+
+    Mail goes out over plain SMTP, so the address must be ASCII: a non-ASCII mailbox name (which
+    needs SMTPUTF8) is refused here, and an internationalised domain is kept in its ASCII form."""
     try:
-        info = validate_email(email.strip(), check_deliverability=False)
+        info = validate_email(email.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise DomainError.on("email", _l("Enter a valid e-mail address.")) from exc
-    return info.normalized.lower()
+    return info.ascii_email.lower()
 
 
 def hash_password(password: str) -> str:

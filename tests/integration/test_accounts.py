@@ -43,6 +43,18 @@ def test_email_is_unique_whatever_its_case(app, client, make_user):
     assert count_users(app) == 1
 
 
+def test_addresses_are_stored_as_mail_can_carry_them(app, client):
+    """Plain SMTP carries ASCII only: a non-ASCII mailbox is refused, an international domain is
+    stored in its ASCII (IDNA) form, so composing a booking mail never fails on the address."""
+    response = register(client, email="jürgen@example.org")
+    assert response.status_code == 422
+    assert count_users(app) == 0
+    response = register(client, email="Anne@Bücher.example")
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.email)) == "anne@xn--bcher-kva.example"
+
+
 def test_register_bad_input_re_renders_with_field_errors_and_changes_nothing(app, client):
     cases = [
         {"name": ""},
