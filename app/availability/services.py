@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -141,9 +142,23 @@ class SpaceRules(NamedTuple):
 def visible_space_rules(actor: User | None, space_id: int) -> SpaceRules:
     """What free time depends on of a space the actor may see, from one plain row; NotFound as
     `venues.services.visible_space` (whose rule `can_see_sql` states in SQL)."""
+    from app.venues.search import actor_params, who
+
+    params = {"space_id": space_id, **actor_params(actor)}
+    row = db.session.execute(_space_rules_stmt(who(actor)), params).first()
+    if row is None or not row[6]:
+        raise NotFound()
+    return SpaceRules(*row[:5], ZoneInfo(row[5]))
+
+
+# Statements are built once per shape and reused with bound values (see app/venues/search.py).
+
+
+@functools.cache
+def _space_rules_stmt(who_: str):
     from app.venues.search import can_see_sql
 
-    row = db.session.execute(
+    return (
         sa.select(
             Space.id,
             Space.capacity,
@@ -151,14 +166,34 @@ def visible_space_rules(actor: User | None, space_id: int) -> SpaceRules:
             Space.horizon_days,
             Space.buffer_minutes,
             Venue.timezone,
-            can_see_sql(actor),
+            can_see_sql(who_),
         )
         .join(Venue, Venue.id == Space.venue_id)
-        .where(Space.id == space_id)
-    ).first()
-    if row is None or not row[6]:
-        raise NotFound()
-    return SpaceRules(*row[:5], ZoneInfo(row[5]))
+        .where(Space.id == sa.bindparam("space_id"))
+    )
+
+
+@functools.cache
+def _hours_and_closures_stmt(by_weekday: bool):
+    windows, closures = OpeningWindow.__table__.c, Closure.__table__.c
+    blank_time = sa.type_coerce(sa.null(), windows.opens.type)
+    blank_instant = sa.type_coerce(sa.null(), closures.start.type)
+    windows_stmt = sa.select(
+        windows.space_id,
+        windows.weekday,
+        windows.opens,
+        windows.closes,
+        blank_instant.label("start"),
+        blank_instant.label("end"),
+    ).where(windows.space_id.in_(sa.bindparam("space_ids", expanding=True)))
+    if by_weekday:
+        windows_stmt = windows_stmt.where(windows.weekday.in_(sa.bindparam("weekdays", expanding=True)))
+    closures_stmt = sa.select(closures.space_id, sa.null(), blank_time, blank_time, closures.start, closures.end).where(
+        closures.space_id.in_(sa.bindparam("space_ids", expanding=True)),
+        closures.start < sa.bindparam("end"),
+        closures.end > sa.bindparam("start"),
+    )
+    return sa.union_all(windows_stmt, closures_stmt)
 
 
 def hours_and_closures(
@@ -167,36 +202,15 @@ def hours_and_closures(
     """Weekly windows (on these weekdays, or all) and the closures overlapping [start, end) of these
     spaces: one statement, plain rows (no ORM entities), windows trusted as the database's
     constraints checked them."""
-    blank_time = sa.type_coerce(sa.null(), OpeningWindow.opens.type)
-    blank_instant = sa.type_coerce(sa.null(), Closure.start.type)
-    many = len(space_ids) > 1
-    windows_stmt = sa.select(
-        OpeningWindow.space_id,
-        OpeningWindow.weekday,
-        OpeningWindow.opens,
-        OpeningWindow.closes,
-        blank_instant.label("start"),
-        blank_instant.label("end"),
-    ).where(OpeningWindow.space_id.in_(space_ids) if many else OpeningWindow.space_id == space_ids[0])
+    params = {"space_ids": list(space_ids), "start": start, "end": end}
     if weekdays is not None:
-        windows_stmt = windows_stmt.where(OpeningWindow.weekday.in_(sorted(set(weekdays))))
-    closures_stmt = sa.select(
-        Closure.space_id,
-        sa.null(),
-        blank_time,
-        blank_time,
-        Closure.start,
-        Closure.end,
-    ).where(
-        Closure.space_id.in_(space_ids) if many else Closure.space_id == space_ids[0],
-        Closure.start < end,
-        Closure.end > start,
-    )
+        params["weekdays"] = sorted(set(weekdays))
     windows: dict[int, list[rules.Window]] = defaultdict(list)
     closures: dict[int, list[rules.Interval]] = defaultdict(list)
     made: dict[tuple[int, time, time], rules.Window] = {}  # spaces share their hours: one Window each
-    rows = db.session.execute(sa.union_all(windows_stmt, closures_stmt))
-    for space_id, weekday, opens, closes, c_start, c_end in rows:
+    for space_id, weekday, opens, closes, c_start, c_end in db.session.execute(
+        _hours_and_closures_stmt(weekdays is not None), params
+    ):
         if weekday is None:
             closures[space_id].append(rules.Interval(c_start, c_end))
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -116,26 +117,45 @@ def _visible(actor: User | None):
         return Venue.published
     if actor.is_admin:
         return None
-    return sa.or_(Venue.published, _manages(actor))
+    return sa.or_(Venue.published, _manages(actor.id))
 
 
-def _manages(actor: User):
-    """Whether the actor is one of the venue's managers, in SQL (cheaper to build than
+def _manages(actor_id):
+    """Whether the actor is one of the venue's managers, in SQL (cheaper than
     `Venue.managers.any(...)`, which joins the users too)."""
-    return sa.exists().where(venue_managers.c.venue_id == Venue.id, venue_managers.c.user_id == actor.id)
+    return sa.exists().where(venue_managers.c.venue_id == Venue.id, venue_managers.c.user_id == actor_id)
 
 
-def can_manage_sql(actor: User | None):
-    """`Venue.can_manage(actor)` as an SQL expression over `venues`."""
+# Statements are built once per shape and reused with bound values: building and keying a
+# statement costs more than running a small one. Who is asking decides the shape of the access
+# rules; the actor's id is a bound parameter.
+VISITOR, ADMIN, USER = "visitor", "admin", "user"
+
+
+def who(actor: User | None) -> str:
     if actor is None or not actor.is_authenticated:
+        return VISITOR
+    return ADMIN if actor.is_admin else USER
+
+
+def actor_params(actor: User | None) -> dict:
+    return {"actor_id": actor.id} if who(actor) == USER else {}
+
+
+def can_manage_sql(who_: str):
+    """`Venue.can_manage(actor)` as an SQL expression over `venues` (the actor's id bound as
+    `actor_id`)."""
+    if who_ == VISITOR:
         return sa.false()
-    return sa.true() if actor.is_admin else _manages(actor)
+    return sa.true() if who_ == ADMIN else _manages(sa.bindparam("actor_id"))
 
 
-def can_see_sql(actor: User | None):
-    """`Venue.can_see(actor)` as an SQL expression over `venues`."""
-    visible = _visible(actor)
-    return sa.true() if visible is None else visible
+def can_see_sql(who_: str):
+    """`Venue.can_see(actor)` as an SQL expression over `venues` (the actor's id bound as
+    `actor_id`)."""
+    if who_ == VISITOR:
+        return Venue.published
+    return sa.true() if who_ == ADMIN else sa.or_(Venue.published, _manages(sa.bindparam("actor_id")))
 
 
 def _window_in_zone(zone: ZoneInfo, query: SearchQuery) -> tuple[datetime, datetime] | None:
@@ -232,8 +252,8 @@ def search(actor: User | None, query: SearchQuery, now: datetime, *, as_rows: bo
     return Results((_rows if as_rows else _load)(actor, page), next_cursor)
 
 
-def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
-    """Visible venues within reach with the spaces that fit, as plain rows, in sort order."""
+@functools.cache
+def _candidates_stmt(who_: str, near: bool, kind: bool, window: bool, amenities: bool):
     columns = [
         Venue.id,
         Venue.name,
@@ -247,30 +267,49 @@ def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
         Space.horizon_days,
         Space.buffer_minutes,
     ]
-    if query.amenities:
+    if amenities:
         columns += [Venue.amenities, Space.amenities]
-    stmt = sa.select(*columns).join(Space, Space.venue_id == Venue.id).where(Space.capacity >= query.seats)
-    visible = _visible(actor)
-    if visible is not None:
-        stmt = stmt.where(visible)
+    stmt = (
+        sa.select(*columns)
+        .join(Space, Space.venue_id == Venue.id)
+        .where(Space.capacity >= sa.bindparam("seats"), can_see_sql(who_))
+    )
+    if near:
+        stmt = stmt.where(
+            Venue.lat.between(sa.bindparam("lat_lo"), sa.bindparam("lat_hi")),
+            Venue.lon.between(sa.bindparam("lon_lo"), sa.bindparam("lon_hi")),
+        )
+    if kind:
+        stmt = stmt.where(Venue.kind == sa.bindparam("kind"))
+    if window:
+        # Never open on a day the window touches: never free in it.
+        open_then = sa.select(OpeningWindow.id).where(
+            OpeningWindow.space_id == Space.id, OpeningWindow.weekday.in_(sa.bindparam("weekdays", expanding=True))
+        )
+        stmt = stmt.where(open_then.exists())
+    return stmt
+
+
+def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
+    """Visible venues within reach with the spaces that fit, as plain rows, in sort order."""
+    weekdays = _weekdays(query)
+    params = {"seats": query.seats, **actor_params(actor)}
     if query.near is not None:
         lat, lon = query.near
         dlat = query.radius_km / KM_PER_DEGREE_LAT
         dlon = query.radius_km / (KM_PER_DEGREE_LAT * max(0.01, math.cos(math.radians(lat))))
-        stmt = stmt.where(Venue.lat.between(lat - dlat, lat + dlat), Venue.lon.between(lon - dlon, lon + dlon))
+        params.update(lat_lo=lat - dlat, lat_hi=lat + dlat, lon_lo=lon - dlon, lon_hi=lon + dlon)
     if query.kind:
-        stmt = stmt.where(Venue.kind == query.kind)
-    weekdays = _weekdays(query)
+        params["kind"] = query.kind
     if weekdays is not None:
-        # Never open on a day the window touches: never free in it.
-        open_then = sa.select(OpeningWindow.id).where(
-            OpeningWindow.space_id == Space.id, OpeningWindow.weekday.in_(sorted(weekdays))
-        )
-        stmt = stmt.where(open_then.exists())
+        params["weekdays"] = sorted(weekdays)
+    stmt = _candidates_stmt(
+        who(actor), query.near is not None, bool(query.kind), weekdays is not None, bool(query.amenities)
+    )
     wanted = set(query.amenities)
     by_venue: dict[int, _Candidate | None] = {}
     zones: dict[str, ZoneInfo] = {}
-    for row in db.session.execute(stmt):
+    for row in db.session.execute(stmt, params):
         venue_id = row[0]
         candidate = by_venue.get(venue_id, False)
         if candidate is None:  # out of reach
@@ -338,6 +377,15 @@ def _free_in(
     return kept
 
 
+@functools.cache
+def _load_stmt(who_: str):
+    return (
+        sa.select(Venue, can_manage_sql(who_))
+        .where(Venue.id.in_(sa.bindparam("venue_ids", expanding=True)))
+        .options(joinedload(Venue.spaces))
+    )
+
+
 def _load(
     actor: User | None,
     page: list[tuple[_Candidate, dict[int, list[rules.Free]] | None]],
@@ -345,9 +393,8 @@ def _load(
     """The page's venues and spaces as entities, and whether the actor manages each, in one query."""
     if not page:
         return []
-    ids = [c.venue_id for c, _ in page]
-    stmt = sa.select(Venue, can_manage_sql(actor)).where(Venue.id.in_(ids)).options(joinedload(Venue.spaces))
-    venues = {v.id: (v, bool(m)) for v, m in db.session.execute(stmt).unique()}
+    params = {"venue_ids": [c.venue_id for c, _ in page], **actor_params(actor)}
+    venues = {v.id: (v, bool(m)) for v, m in db.session.execute(_load_stmt(who(actor)), params).unique()}
     hits = []
     for candidate, free in page:
         venue, manages = venues.get(candidate.venue_id, (None, False))
@@ -365,6 +412,23 @@ def _load(
 _UNSHOWN = {"created_at", "updated_at"}  # columns no answer shows: not read
 
 
+@functools.cache
+def _rows_stmt(who_: str):
+    venue_columns = [c for c in Venue.__table__.columns if c.key not in _UNSHOWN]
+    space_columns = [c for c in Space.__table__.columns if c.key not in _UNSHOWN]
+    stmt = (
+        sa.select(
+            *(c.label(f"venue_{c.key}") for c in venue_columns),
+            *space_columns,
+            can_manage_sql(who_).label("venue_managed"),
+        )
+        .select_from(Space.__table__.join(Venue.__table__))
+        .where(Space.__table__.c.id.in_(sa.bindparam("space_ids", expanding=True)))
+        .order_by(Space.__table__.c.id)
+    )
+    return stmt, [c.key for c in venue_columns], [c.key for c in space_columns]
+
+
 def _rows(
     actor: User | None,
     page: list[tuple[_Candidate, dict[int, list[rules.Free]] | None]],
@@ -376,20 +440,11 @@ def _rows(
     space_ids = [
         space.id for candidate, free in page for space, _seats in candidate.spaces if free is None or space.id in free
     ]
-    venue_columns = [c.label(f"venue_{c.key}") for c in Venue.__table__.columns if c.key not in _UNSHOWN]
-    space_columns = [c for c in Space.__table__.columns if c.key not in _UNSHOWN]
-    stmt = (
-        sa.select(*venue_columns, *space_columns, can_manage_sql(actor).label("venue_managed"))
-        .select_from(Space.__table__.join(Venue.__table__))
-        .where(Space.id.in_(space_ids))
-        .order_by(Space.id)
-    )
+    stmt, venue_names, space_names = _rows_stmt(who(actor))
     venues: dict[int, tuple[SimpleNamespace, bool]] = {}
     spaces: dict[int, list[SimpleNamespace]] = {}
-    split = len(venue_columns)
-    venue_names = [c.key for c in Venue.__table__.columns if c.key not in _UNSHOWN]
-    space_names = [c.key for c in space_columns]
-    for row in db.session.execute(stmt):
+    split = len(venue_names)
+    for row in db.session.execute(stmt, {"space_ids": space_ids, **actor_params(actor)}):
         venue_id = row[0]
         if venue_id not in venues:
             venues[venue_id] = (SimpleNamespace(**dict(zip(venue_names, row[:split], strict=True))), bool(row[-1]))
