@@ -16,7 +16,7 @@ import functools
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -351,15 +351,22 @@ def _free_in(
 
     Free time is worked out only for the local days the window touches in each venue's zone."""
     windows: dict[int, tuple[datetime, datetime]] = {}
+    in_zone: dict[ZoneInfo, tuple[tuple[datetime, datetime], date, date] | None] = {}
     wanted = []
     for candidate in candidates:
-        window = _window_in_zone(candidate.zone, query)
-        if window is None:  # the wall time does not exist there (spring gap)
+        if candidate.zone not in in_zone:
+            window = _window_in_zone(candidate.zone, query)
+            if window is None:  # the wall time does not exist there (spring gap)
+                in_zone[candidate.zone] = None
+            else:
+                first = window[0].astimezone(candidate.zone).date()
+                # Half-open: a window ending at midnight does not touch the next day.
+                last = (window[1] - timedelta(microseconds=1)).astimezone(candidate.zone).date()
+                in_zone[candidate.zone] = window, first, last
+        local = in_zone[candidate.zone]
+        if local is None:
             continue
-        windows[candidate.venue_id] = window
-        first = window[0].astimezone(candidate.zone).date()
-        # Half-open: a window ending at midnight does not touch the next day.
-        last = (window[1] - timedelta(microseconds=1)).astimezone(candidate.zone).date()
+        windows[candidate.venue_id], first, last = local
         wanted.extend((space, first, last) for space, _seats in candidate.spaces)
     free = free_time(wanted, now)
     kept = []
