@@ -7,6 +7,7 @@ no validator ever meets a type it does not expect.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import request
@@ -88,32 +89,65 @@ def form_from_json(form_cls: type[F], body: dict | None = None, **kwargs) -> tup
     return form, set(body)
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """What `_flatten` needs of one field, read once per form class."""
+
+    field_cls: type
+    types: tuple[type, ...]
+    type_label: object  # a lazy string
+    sub_cls: type | None  # the form of a FormField, or of a FieldList's FormField entries
+
+
+_SCHEMAS: dict[type, dict[str, _Slot]] = {}
+
+
+def _schema(form_cls) -> dict[str, _Slot]:
+    """The fields of `form_cls` by their public name (`from`, even when the attribute is
+    `from_`), from one unbound instance built the first time: building a form binds every field,
+    which is most of what `form_from_json` cost per request."""
+    schema = _SCHEMAS.get(form_cls)
+    if schema is None:
+        form = form_cls(formdata=None, meta={"csrf": False})
+        schema = {}
+        for field in form:
+            if field.short_name == "csrf_token":
+                continue
+            types, type_label = _expected(field)
+            sub_cls = None
+            if isinstance(field, FieldList):
+                if field.unbound_field.field_class is FormField:
+                    sub_cls = field.unbound_field.args[0]
+            elif isinstance(field, FormField):
+                sub_cls = field.form_class
+            schema[field.short_name] = _Slot(type(field), types, type_label, sub_cls)
+        _SCHEMAS[form_cls] = schema
+    return schema
+
+
 def _flatten(form_cls, body: dict, prefix: str, data: MultiDict, errors: dict) -> None:
     """JSON object → form data names (`hours-0-opens`), checking each value's JSON type."""
-    form = form_cls(formdata=None, meta={"csrf": False})
-    # JSON uses each field's public name (`from`, even when the attribute is `from_`).
-    fields = {field.short_name: field for field in form if field.short_name != "csrf_token"}
+    fields = _schema(form_cls)
     for key, value in body.items():
         label = f"{_api_prefix(prefix)}{key}"
-        if key not in fields:
+        slot = fields.get(key)
+        if slot is None:
             errors[label] = [str(_l("Unknown field."))]
             continue
         if value is None:
             continue
-        field = fields[key]
-        types, type_label = _expected(field)
+        types = slot.types
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-            errors[label] = [str(_l("Must be a %(type)s.", type=type_label))]
-        elif isinstance(field, FieldList):
-            sub_cls = field.unbound_field.args[0] if field.unbound_field.field_class is FormField else None
+            errors[label] = [str(_l("Must be a %(type)s.", type=slot.type_label))]
+        elif issubclass(slot.field_cls, FieldList):
             for i, item in enumerate(value):
-                if sub_cls is None or not isinstance(item, dict):
+                if slot.sub_cls is None or not isinstance(item, dict):
                     errors[f"{label}[{i}]"] = [str(_l("Must be an object."))]
                 else:
-                    _flatten(sub_cls, item, f"{prefix}{key}-{i}-", data, errors)
-        elif isinstance(field, FormField):
-            _flatten(field.form_class, value, f"{prefix}{key}-", data, errors)
-        elif isinstance(field, SelectMultipleField):
+                    _flatten(slot.sub_cls, item, f"{prefix}{key}-{i}-", data, errors)
+        elif issubclass(slot.field_cls, FormField):
+            _flatten(slot.sub_cls, value, f"{prefix}{key}-", data, errors)
+        elif issubclass(slot.field_cls, SelectMultipleField):
             if not all(isinstance(v, str) for v in value):
                 errors[label] = [str(_l("Must be a %(type)s.", type=_l("list of strings")))]
             for v in value:

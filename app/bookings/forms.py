@@ -25,7 +25,9 @@ class BookingForm(FlaskForm):
     """`{"space_id", "start", "end", "seats", "whole", "title", "repeat"}`; times in ISO 8601,
     without an offset meaning the venue's local time."""
 
-    space_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_ID)])
+    # Every field has a label: an unlabelled field asks Flask-WTF for a default label when the
+    # form is built, and that loads WTForms' message catalogue from disk, once per request.
+    space_id = IntegerField(_l("Space"), validators=[InputRequired(), NumberRange(1, MAX_ID)])
     start = StringField(_l("From"), validators=[DataRequired(), Length(max=40)])
     end = StringField(_l("Until"), validators=[DataRequired(), Length(max=40)])
     seats = IntegerField(_l("Seats"), default=1, validators=[Optional(), NumberRange(1, 10_000)])
@@ -35,7 +37,7 @@ class BookingForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
         description=_l("Shown to you and the venue's managers, never to other members."),
     )
-    repeat = FormField(RepeatForm)
+    repeat = FormField(RepeatForm, _l("Repeat"))
     member_email = StringField(_l("Book for (e-mail address of the member)"), validators=[Optional(), Length(max=254)])
 
 
