@@ -255,3 +255,34 @@ def test_unknown_method_and_audience():
         invitation(booking, "REPLY")
     with pytest.raises(ValueError):
         booking_event(booking, audience="everyone")
+
+
+def reference_invitation(booking, method: str, *, audience: str = "member", **kwargs) -> bytes:
+    """What icalendar writes for the same invitation: `invitation` writes its lines by hand."""
+    event = booking_event(booking, audience=audience, cancelled=method == "CANCEL", **kwargs)
+    return calendar(method, [event]).to_ical()
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL", "PUBLISH"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"status": "pending", "sequence": 0, "title": ""},
+        {"title": "Jaarvergadering van de bewonerscommissie Lombok-Oost, met koffie en taart; " * 3},
+        {"title": "Ééntje: «koffie» ☕ en taart, " * 6 + "\\;,"},
+        {"title": 'Lunch\r\nATTENDEE:mailto:evil@x\r\nMETHOD:PUBLISH;x="y",z; a, b'},
+        {"kind": "block", "member": None, "whole": True, "seats": 12, "title": ""},
+    ],
+)
+def test_invitation_is_what_icalendar_writes(method, overrides):
+    booking = make_booking(**overrides)
+    if booking.member is not None:
+        booking.member.name = 'Anne; "de" Vries, jr. ^ ’t'
+    booking.space.venue.name = "Café: De Pijler, Lombok ; West"
+    description = "Wanneer: maandag 29 maart 2027, 09:00–12:00\nPlaats: Zaal 1; taart, koffie\\thee\n" * 3
+    for kwargs in ({}, {"description": description}):
+        expected = reference_invitation(booking, method, organizer="noreply@dichtbij.example", **kwargs)
+        assert invitation(booking, method, organizer="noreply@dichtbij.example", **kwargs) == expected
+    public = reference_invitation(booking, method, audience="public", summary="Booked")
+    assert invitation(booking, method, audience="public") == public
