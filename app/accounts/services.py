@@ -56,7 +56,12 @@ def check_password_rules(password: str, field: str = "password") -> None:
 
 
 def user_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    """The account for an address as a person types it (any case, a domain in Unicode)."""
+    try:
+        key = normalise_email(email)
+    except DomainError:
+        key = email.strip().lower()
+    return db.session.scalar(sa.select(User).where(User.email == key))
 
 
 def register_user(email: str, password: str, name: str, language: str = "nl", role: str = "member") -> User:

@@ -120,8 +120,9 @@ class Fingerprint:
 def fingerprint(feed: Feed, now: datetime | None = None) -> Fingerprint:
     """A strong ETag and Last-Modified from one aggregate query: they change whenever the body would.
 
-    Bookings of any status count (a cancellation changes the feed too). Only the member feed
-    joins spaces and venues, for their last change; the other feeds have those rows loaded.
+    Bookings of any status count (a cancellation changes the feed too). The member feed joins
+    spaces and venues, for their last change (the other feeds have those rows loaded); venue
+    and space feeds join the members, whose names and addresses they show.
     """
     start, end, first = feed.window(now or now_utc())
     query = sa.select(
@@ -136,6 +137,12 @@ def fingerprint(feed: Feed, now: datetime | None = None) -> Fingerprint:
             .join(Space, Space.id == Booking.space_id)
             .join(Venue, Venue.id == Space.venue_id)
         )
+    elif feed.kind in ("venue", "space"):  # they show each member's name and address
+        query = (
+            query.add_columns(sa.func.max(User.updated_at))
+            .select_from(Booking)
+            .outerjoin(User, User.id == Booking.member_id)
+        )
     row = tuple(db.session.execute(feed.where(query)).one())
     parts = [
         FORMAT_VERSION,
@@ -149,7 +156,8 @@ def fingerprint(feed: Feed, now: datetime | None = None) -> Fingerprint:
         *feed.shown,
     ]
     etag = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-    stamps = [v for v in (row[1], *row[3:], *feed.changed) if v is not None]
+    # The window slides at local midnight, so the body may change then with no row changing.
+    stamps = [v for v in (row[1], *row[3:], *feed.changed, start + timedelta(days=PAST_DAYS)) if v is not None]
     return Fingerprint(etag, max(stamps) if stamps else None)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -56,15 +56,15 @@ def _serve(feed: feeds.Feed, private: bool) -> Response:
         "Cache-Control": ("private" if private else "public") + ", max-age=900",
         "X-Content-Type-Options": "nosniff",
     }
-    if modified is not None:
+    # Last-Modified only for a second that is over (a change later in the same second would get
+    # the same date), and If-Modified-Since only as an exact match: the date can go backwards
+    # when bookings leave the feed (a space deleted), so "not after" would hide a change.
+    if modified is not None and modified <= now - timedelta(seconds=1):
         headers["Last-Modified"] = modified.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    not_modified = (
-        etag in request.if_none_match
-        if request.if_none_match
-        else bool(
-            modified and request.if_modified_since and modified.replace(microsecond=0) <= request.if_modified_since
-        )
-    )
+    if request.if_none_match:
+        not_modified = etag in request.if_none_match
+    else:
+        not_modified = "Last-Modified" in headers and request.if_modified_since == modified.replace(microsecond=0)
     if not_modified:
         return Response(status=304, headers=headers)
     base_url = request.host_url.rstrip("/")

@@ -53,6 +53,14 @@ def test_addresses_are_stored_as_mail_can_carry_them(app, client):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(sa.select(User.email)) == "anne@xn--bcher-kva.example"
+    other = app.test_client()
+    response = other.post(
+        "/login",
+        data={"email": "anne@bücher.example", "password": PASSWORD, "csrf_token": csrf_token(other, "/login")},
+    )
+    assert response.status_code == 302, "the address as typed, with the Unicode domain, logs in"
+    client = app.test_client()
+    assert register(client, email="ANNE@xn--bcher-kva.example").status_code == 422  # the same account
 
 
 def test_register_bad_input_re_renders_with_field_errors_and_changes_nothing(app, client):

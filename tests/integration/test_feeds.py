@@ -4,7 +4,7 @@ tokens, privacy, DST days, and the iCalendar lint (CRLF, folding, unique UIDs)."
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -145,9 +145,17 @@ def test_pending_is_tentative_and_cancelled_leaves_the_feed(app, client, world):
     assert uids[gone["id"]] not in events(second.data)
 
 
-def test_unchanged_feed_is_byte_identical_and_answers_304(client, world):
+def later(monkeypatch, seconds: int = 60) -> None:
+    """The feeds' clock a little after the bookings were made."""
+    import app.feeds.feeds as feeds
+
+    monkeypatch.setattr(feeds, "now_utc", lambda: NOW + timedelta(seconds=seconds))
+
+
+def test_unchanged_feed_is_byte_identical_and_answers_304(client, world, monkeypatch):
     anouk = world["tokens"]["anouk"]
     book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    later(monkeypatch)
     path = feed_path(client, anouk)
     one, two = client.get(path), client.get(path)
     assert one.data == two.data
@@ -360,6 +368,49 @@ def test_renaming_the_member_changes_the_member_feed(app, client, world, body_ca
     assert 'CN="Anouk Jansen"' in second.data.replace(b"\r\n ", b"").decode()
 
 
+def test_renaming_the_member_changes_the_venue_and_space_feeds(app, client, world, body_cache):
+    """Managers' feeds show the member's name and address: a rename must reach them too, also
+    for a calendar app that polls without If-None-Match (served from the body cache)."""
+    from app.accounts.services import update_profile
+
+    book(client, world["tokens"]["anouk"], world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    mh = world["tokens"]["manager"]
+    paths = [
+        client.get(f"/api/v1/{kind}/{world[key]}", headers=mh).json["feed_url"].removeprefix("http://localhost")
+        for kind, key in (("venues", "venue"), ("spaces", "room"))
+    ]
+    before = {path: client.get(path) for path in paths}
+    with app.app_context():
+        update_profile(db.session.get(User, world["anouk"].id), "Anouk Jansen", "nl")
+        db.session.commit()
+    for path in paths:
+        after = client.get(path)
+        assert after.headers["ETag"] != before[path].headers["ETag"]
+        text = after.data.replace(b"\r\n ", b"").decode()
+        assert "Anouk Jansen" in text and "Anouk de Vries" not in text
+        revalidated = client.get(path, headers={"If-None-Match": before[path].headers["ETag"]})
+        assert revalidated.status_code == 200
+
+
+def test_if_modified_since_never_hides_a_change(client, world, monkeypatch):
+    """Last-Modified has whole seconds: it is only sent once its second is over, and
+    If-Modified-Since counts only as an exact match (the date goes back when bookings leave)."""
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    assert "Last-Modified" not in client.get(path).headers  # a change may still come this second
+    later(monkeypatch)
+    stamp = client.get(path).headers["Last-Modified"]
+    assert client.get(path, headers={"If-Modified-Since": stamp}).status_code == 304
+    assert client.get(path, headers={"If-Modified-Since": "Wed, 01 Dec 2027 00:00:00 GMT"}).status_code == 200
+    import app.bookings.services as services
+
+    monkeypatch.setattr(services, "now_utc", lambda: NOW + timedelta(seconds=30))
+    book(client, anouk, world["room"], "2026-12-02T09:00", "2026-12-02T12:00")
+    response = client.get(path, headers={"If-Modified-Since": stamp})
+    assert response.status_code == 200 and len(events(response.data)) == 2
+
+
 def test_a_304_sends_one_query_over_bookings(app, client, world):
     """ETag and Last-Modified come from one aggregate; the venue feed filters by space ids."""
     from sqlalchemy import event
@@ -385,10 +436,10 @@ def test_a_304_sends_one_query_over_bookings(app, client, world):
         on_bookings = [s for s in statements if re.search(r"\bFROM bookings\b", s)]
         assert len(on_bookings) == 1, on_bookings
         if "/venue/" in path:
-            assert "JOIN" not in on_bookings[0] and "space_id IN" in on_bookings[0]
+            assert "JOIN spaces" not in on_bookings[0] and "space_id IN" in on_bookings[0]
 
 
-def test_venue_feed_holds_its_own_spaces_only(app, client, world, make_user):
+def test_venue_feed_holds_its_own_spaces_only(app, client, world, make_user, monkeypatch):
     anouk = world["tokens"]["anouk"]
     mine = book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
     other_manager = make_user("manager", name="Piet")
@@ -410,6 +461,8 @@ def test_venue_feed_holds_its_own_spaces_only(app, client, world, make_user):
     found = events(response.data)
     assert uids[mine["id"]] in found and uids[other["id"]] not in found
     assert found[uids[blocked.json["id"]]].summary.value == "Zaal — Geblokkeerd · Onderhoud"
+    later(monkeypatch)
+    response = client.get(url.removeprefix("http://localhost"))
     assert "Last-Modified" in response.headers
     not_modified = client.get(
         url.removeprefix("http://localhost"), headers={"If-Modified-Since": response.headers["Last-Modified"]}
