@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from functools import wraps
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -255,9 +256,7 @@ def find():
             hits = found.hits
             timelines = pages.result_timelines(hits, day, query)
             if found.next_cursor:
-                args = request.args.to_dict(flat=False)
-                args["cursor"] = [found.next_cursor]
-                more_url = url_for("venues.find", **args) + "#results-heading"
+                more_url = _find_url(form, cursor=found.next_cursor) + "#results-heading"
     page = render_template(
         "venues/find.html",
         form=form,
@@ -266,9 +265,24 @@ def find():
         home=home,
         more_url=more_url,
         later_page=later_page,
+        find_url=lambda **changes: _find_url(form, **changes),
     )
     # htmx swaps in 2xx answers only; the form with its errors is the answer it should show.
     return page, 200 if request.headers.get("HX-Request") else status_of(form)
+
+
+def _find_url(form: FindForm, **changes) -> str:
+    """This search again with `changes` (a value of None drops the field): built from the form's
+    own fields only, so a stray query key can neither reach `url_for` nor ride along."""
+    known = {field.name for field in form} | {"cursor"}
+    args = {key: values for key, values in request.args.lists() if key in known}
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [value]
+    query = urlencode(args, doseq=True)
+    return url_for("venues.find") + (f"?{query}" if query else "")
 
 
 # -- public pages ----------------------------------------------------------------------------
