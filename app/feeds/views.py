@@ -69,7 +69,10 @@ def _serve(feed: feeds.Feed, private: bool) -> Response:
         return Response(status=304, headers=headers)
     base_url = request.host_url.rstrip("/")
     # The URL property holds the host the feed was asked on: part of the key, not of the ETag.
-    body = _bodies().get_or_build((etag, base_url), lambda: feeds.build(feed, base_url, now))
+    # The public busy feed has no URL property: keyed without the host, so requests with made-up
+    # Host headers cannot crowd the other feeds out of the cache.
+    key = (etag, None if feed.kind == "busy" else base_url)
+    body = _bodies().get_or_build(key, lambda: feeds.build(feed, base_url, now))
     response = Response(body, status=200, mimetype="text/calendar", headers=headers)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     return response

@@ -354,6 +354,15 @@ def test_the_cache_is_per_host(client, world, body_cache, builds):
     assert len(builds) == 2
 
 
+def test_the_public_busy_feed_is_cached_once_whatever_the_host(client, world, body_cache, builds):
+    """It has no URL property; made-up Host headers must not fill the cache with copies."""
+    book(client, world["tokens"]["anouk"], world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    space = client.get(f"/api/v1/spaces/{world['room']}", headers=world["tokens"]["anouk"]).json
+    path = space["busy_feed_url"].removeprefix("http://localhost")
+    bodies = {client.get(path, base_url=f"http://h{i}.example.org").data for i in range(5)}
+    assert len(bodies) == 1 and builds == ["busy"] and len(body_cache) == 1
+
+
 def test_renaming_the_member_changes_the_member_feed(app, client, world, body_cache):
     """The member's own name and address are in the feed (ATTENDEE), so in its ETag."""
     anouk = world["tokens"]["anouk"]
