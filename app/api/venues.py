@@ -238,7 +238,7 @@ def parse_range(form: RangeForm) -> tuple[date, date]:
 @bp.get("/spaces/<int:space_id>/availability")
 @token_required
 def space_availability(space_id: int):
-    space = availability.visible_space_rules(g.actor, space_id)  # one plain row, no entities
+    space = availability.visible_space_limits(g.actor, space_id)  # one plain row, no entities
     first, last = parse_range(RangeForm(request.args))
     zone = space.zone
     free = availability.free_time([(space, first, last)], now_utc())[space.id]

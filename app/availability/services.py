@@ -19,6 +19,7 @@ from app.availability.localtime import day_range, start_of_day
 from app.availability.models import Closure, OpeningWindow
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
+from app.venues.access import actor_params, can_see_sql, who
 from app.venues.models import Space, Venue
 
 MAX_RANGE_DAYS = 62
@@ -121,9 +122,10 @@ def busy_for(space_ids: Sequence[int], start: datetime, end: datetime) -> dict[i
     return busy_for_spaces(space_ids, start, end)
 
 
-class SpaceRules(NamedTuple):
+class SpaceLimits(NamedTuple):
     """What free time depends on, of one space: plain values, no ORM entity needed (a tuple:
-    a search makes thousands)."""
+    a search makes thousands). The booking engine's `engine.SpaceRules` holds the rest of the
+    space's rules (slots, lengths, approval)."""
 
     id: int
     capacity: int
@@ -133,31 +135,27 @@ class SpaceRules(NamedTuple):
     zone: ZoneInfo
 
     @classmethod
-    def of(cls, space: Space) -> SpaceRules:
+    def of(cls, space: Space) -> SpaceLimits:
         return cls(
             space.id, space.capacity, space.lead_minutes, space.horizon_days, space.buffer_minutes, space.venue.zone
         )
 
 
-def visible_space_rules(actor: User | None, space_id: int) -> SpaceRules:
+def visible_space_limits(actor: User | None, space_id: int) -> SpaceLimits:
     """What free time depends on of a space the actor may see, from one plain row; NotFound as
     `venues.services.visible_space` (whose rule `can_see_sql` states in SQL)."""
-    from app.venues.search import actor_params, who
-
     params = {"space_id": space_id, **actor_params(actor)}
-    row = db.session.execute(_space_rules_stmt(who(actor)), params).first()
+    row = db.session.execute(_space_limits_stmt(who(actor)), params).first()
     if row is None or not row[6]:
         raise NotFound()
-    return SpaceRules(*row[:5], ZoneInfo(row[5]))
+    return SpaceLimits(*row[:5], ZoneInfo(row[5]))
 
 
 # Statements are built once per shape and reused with bound values (see app/venues/search.py).
 
 
 @functools.cache
-def _space_rules_stmt(who_: str):
-    from app.venues.search import can_see_sql
-
+def _space_limits_stmt(who_: str):
     return (
         sa.select(
             Space.id,
@@ -222,7 +220,7 @@ def hours_and_closures(
     return windows, closures
 
 
-def free_time(wanted: Sequence[tuple[SpaceRules, date, date]], now: datetime) -> dict[int, list[rules.Free]]:
+def free_time(wanted: Sequence[tuple[SpaceLimits, date, date]], now: datetime) -> dict[int, list[rules.Free]]:
     """Free intervals per space over its own local days first..last, in a fixed number of
     statements (hours and closures in one, busy time in two) however many spaces are asked."""
     if not wanted:
@@ -257,7 +255,7 @@ def free_time(wanted: Sequence[tuple[SpaceRules, date, date]], now: datetime) ->
     return result
 
 
-def _weekdays_of(wanted: Sequence[tuple[SpaceRules, date, date]]) -> set[int] | None:
+def _weekdays_of(wanted: Sequence[tuple[SpaceLimits, date, date]]) -> set[int] | None:
     """The weekdays of all the days asked for; None when that is every day of the week."""
     days: set[int] = set()
     for _space, first, last in wanted:
@@ -269,7 +267,7 @@ def _weekdays_of(wanted: Sequence[tuple[SpaceRules, date, date]]) -> set[int] | 
 
 def free_for_spaces(spaces: Sequence[Space], first: date, last: date, now: datetime) -> dict[int, list[rules.Free]]:
     """Free intervals per space over local days first..last, in a fixed number of queries."""
-    return free_time([(SpaceRules.of(s), first, last) for s in spaces], now)
+    return free_time([(SpaceLimits.of(s), first, last) for s in spaces], now)
 
 
 def free_for_space(space: Space, first: date, last: date, now: datetime) -> list[rules.Free]:

@@ -27,9 +27,10 @@ from app.accounts.models import User
 from app.availability import rules
 from app.availability.localtime import BadTime, localize
 from app.availability.models import OpeningWindow
-from app.availability.services import SpaceRules, free_time
+from app.availability.services import SpaceLimits, free_time
 from app.extensions import db
-from app.venues.models import Space, Venue, venue_managers
+from app.venues.access import actor_params, can_manage_sql, can_see_sql, who
+from app.venues.models import Space, Venue
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LAT = 111.2
@@ -92,7 +93,7 @@ class _Candidate:
     venue_id: int
     distance_km: float | None
     zone: ZoneInfo
-    spaces: list[tuple[SpaceRules, int]] = field(default_factory=list)  # (rules, seats needed)
+    spaces: list[tuple[SpaceLimits, int]] = field(default_factory=list)  # (rules, seats needed)
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -104,58 +105,6 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def walking_minutes(km: float) -> int:
     return max(1, math.ceil(km * DETOUR_FACTOR / WALKING_KMH * 60))
-
-
-def visible_venues_query(actor: User | None):
-    condition = _visible(actor)
-    query = sa.select(Venue)
-    return query if condition is None else query.where(condition)
-
-
-def _visible(actor: User | None):
-    if actor is None or not actor.is_authenticated:
-        return Venue.published
-    if actor.is_admin:
-        return None
-    return sa.or_(Venue.published, _manages(actor.id))
-
-
-def _manages(actor_id):
-    """Whether the actor is one of the venue's managers, in SQL (cheaper than
-    `Venue.managers.any(...)`, which joins the users too)."""
-    return sa.exists().where(venue_managers.c.venue_id == Venue.id, venue_managers.c.user_id == actor_id)
-
-
-# Statements are built once per shape and reused with bound values: building and keying a
-# statement costs more than running a small one. Who is asking decides the shape of the access
-# rules; the actor's id is a bound parameter.
-VISITOR, ADMIN, USER = "visitor", "admin", "user"
-
-
-def who(actor: User | None) -> str:
-    if actor is None or not actor.is_authenticated:
-        return VISITOR
-    return ADMIN if actor.is_admin else USER
-
-
-def actor_params(actor: User | None) -> dict:
-    return {"actor_id": actor.id} if who(actor) == USER else {}
-
-
-def can_manage_sql(who_: str):
-    """`Venue.can_manage(actor)` as an SQL expression over `venues` (the actor's id bound as
-    `actor_id`)."""
-    if who_ == VISITOR:
-        return sa.false()
-    return sa.true() if who_ == ADMIN else _manages(sa.bindparam("actor_id"))
-
-
-def can_see_sql(who_: str):
-    """`Venue.can_see(actor)` as an SQL expression over `venues` (the actor's id bound as
-    `actor_id`)."""
-    if who_ == VISITOR:
-        return Venue.published
-    return sa.true() if who_ == ADMIN else sa.or_(Venue.published, _manages(sa.bindparam("actor_id")))
 
 
 def _window_in_zone(zone: ZoneInfo, query: SearchQuery) -> tuple[datetime, datetime] | None:
@@ -324,7 +273,7 @@ def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
         if wanted and not wanted <= set(row[11] or []) | set(row[12] or []):
             continue
         space_id, capacity, mode, lead, horizon, buffer = row[5:11]
-        space = SpaceRules(space_id, capacity, lead, horizon, buffer, candidate.zone)
+        space = SpaceLimits(space_id, capacity, lead, horizon, buffer, candidate.zone)
         candidate.spaces.append((space, _seats_needed(mode, capacity, query)))
     candidates = [c for c in by_venue.values() if c is not None and c.spaces]
     for candidate in candidates:
