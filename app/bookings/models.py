@@ -35,6 +35,9 @@ class Booking(db.Model):
         sa.CheckConstraint("status IN ('pending', 'confirmed', 'cancelled', 'declined')", name="status"),
         sa.CheckConstraint("kind IN ('booking', 'block')", name="kind"),
         sa.Index("ix_bookings_space_time", "space_id", "start", "end"),
+        # "What overlaps [a, b)?" walks the bookings that end after a: the future, which the
+        # horizon bounds, rather than everything that started before b, which grows forever.
+        sa.Index("ix_bookings_space_end", "space_id", "end", "start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
