@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parseaddr
+from functools import lru_cache
 
 import icalendar
 
@@ -115,10 +116,15 @@ def organizer_address() -> str:
     from flask import current_app, has_app_context
 
     if has_app_context():
-        address = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")[1]
+        address = _address(current_app.config.get("MAIL_DEFAULT_SENDER") or "")
         if address:
             return address
     return DEFAULT_ORGANIZER
+
+
+@lru_cache(maxsize=8)
+def _address(configured: str) -> str:
+    return parseaddr(configured)[1]
 
 
 def invitation(

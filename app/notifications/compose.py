@@ -233,6 +233,16 @@ def calendar_description(texts: Texts) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=8)
+def _sender(configured: str) -> tuple[str, str]:
+    """The From header and the Message-ID domain for MAIL_DEFAULT_SENDER, worked out once."""
+    sender_name, sender_address = parseaddr(configured)
+    if not sender_address:
+        sender_name, sender_address = parseaddr(DEFAULT_SENDER)
+    domain = sender_address.rpartition("@")[2] or "dichtbij.local"
+    return mime.header_address(one_line(sender_name), sender_address, "From"), domain
+
+
 def compose_booking_mail(booking: Booking, event: str, recipient: User, message: str = "") -> Mail:
     """One complete message about `booking` to `recipient`, in the recipient's language."""
     method = METHODS[event]
@@ -251,12 +261,9 @@ def compose_booking_mail(booking: Booking, event: str, recipient: User, message:
         description=calendar_description(texts),
     )
 
-    sender_name, sender_address = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER)
-    if not sender_address:
-        sender_name, sender_address = parseaddr(DEFAULT_SENDER)
-    domain = sender_address.rpartition("@")[2] or "dichtbij.local"
+    from_header, domain = _sender(current_app.config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER)
     headers = [
-        ("From", mime.header_address(one_line(sender_name), sender_address, "From")),
+        ("From", from_header),
         ("To", mime.header_address(one_line(recipient.name), recipient.email)),
         ("Subject", mime.header_text("Subject", texts.subject)),
         ("Date", rfc2822_date(now_utc())),

@@ -641,3 +641,28 @@ def test_a_rolled_back_request_delivers_nothing(own_app, smtp_server):
     own.extensions["dichtbij.outbox"].join(30)
     assert smtp_server.received == []
     assert outbox(own) == []
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "",
+        "Booking confirmed: Zaal 1, maandag 29 maart 09:00",
+        "two  spaces, a\ttab and a trailing space ",
+        " a leading space",
+        "x" * 68,  # "Subject: " + 69 characters is the widest line left as it is
+        "x" * 69,
+        "x" * 70,
+        "word " * 20,
+        "looks like =?utf-8?q?an_encoded_word?=",
+        "Aanvraag ontvangen: Zaal één, maandag 29 maart 09:00",
+    ],
+)
+def test_subject_header_is_what_the_email_package_writes(subject):
+    from email.header import Header
+
+    from app.notifications.mime import CRLF, HEADER_WIDTH, header_text
+
+    charset = "us-ascii" if subject.isascii() and "=?" not in subject else "utf-8"
+    expected = Header(subject, charset, maxlinelen=HEADER_WIDTH, header_name="Subject").encode(linesep=CRLF)
+    assert header_text("Subject", subject) == expected
