@@ -3,6 +3,7 @@ SMTP down while members book, and migrations from an older schema with data in i
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -40,7 +41,8 @@ def post(base: str, token: str, body: dict, key: str) -> tuple[int | None, dict]
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
-    except (ConnectionError, urllib.error.URLError, TimeoutError):
+    # A worker killed mid-answer leaves a broken status line or a cut-off body.
+    except (ConnectionError, urllib.error.URLError, TimeoutError, http.client.HTTPException, json.JSONDecodeError):
         return None, {}
 
 
