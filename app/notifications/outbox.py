@@ -40,7 +40,7 @@ CLAIM = timedelta(minutes=10)
 BATCH = 50  # messages claimed, sent and settled together
 AFTER_COMMIT_TIMEOUT = 5.0  # seconds: the background try gives up quickly; the timer retries
 EXTENSION = "dichtbij.outbox"
-_NEW_IDS = "dichtbij.outbox.new_ids"  # session.info: outbox rows flushed in this transaction
+_NEW_IDS = "dichtbij.outbox.new_ids"  # session.info: outbox rows inserted in this transaction
 _COMMITTED_IDS = "_dichtbij_outbox_committed"  # g: outbox rows committed in this app context
 
 
@@ -57,9 +57,9 @@ def recipients(booking: Booking, event: str) -> list[User]:
 
 
 def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[OutboxMessage]:
-    """Write the mails for a booking event into the outbox, in the current session: they are
-    inserted with the transaction's next flush or its commit (never committed here). event is
-    one of:
+    """Write the mails for a booking event into the outbox, in the current session's transaction:
+    inserted at once, never committed here. The rows come back as transient objects carrying
+    their ids (they are not in the session). event is one of:
       "confirmed"  -> to the member: booking confirmed, invite METHOD:REQUEST
       "pending"    -> to the member: request received, awaiting approval (invite METHOD:REQUEST
                       with STATUS:TENTATIVE)
@@ -84,18 +84,32 @@ def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[
             continue
         seen.add(user.email)
         mail = compose_booking_mail(booking, event, user, message)
-        row = OutboxMessage(
-            booking_id=booking.id,
-            event=event,
-            recipient=mail.recipient,
-            subject=mail.subject,
-            message=mail.message,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        db.session.add(row)
-        queued.append(row)
+        values = {
+            "booking_id": booking.id,
+            "event": event,
+            "recipient": mail.recipient,
+            "subject": mail.subject,
+            "message": mail.message,
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+            "last_error": "",
+        }
+        queued.append(OutboxMessage(id=_insert(values), **values))
     return queued
+
+
+_INSERT = sa.insert(OutboxMessage.__table__)  # Core: no ORM bulk machinery
+
+
+def _insert(values: dict) -> int:
+    """Insert one outbox row now, in the session's transaction, and note it for delivery after the
+    commit. A plain INSERT: the unit of work's flush at commit cost a booking ~0.3 ms more, inside
+    the write lock."""
+    session = db.session()
+    message_id = session.execute(_INSERT, values).inserted_primary_key[0]
+    session.info.setdefault(_NEW_IDS, []).append(message_id)
+    return message_id
 
 
 # -- delivery ------------------------------------------------------------------------------------
