@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -83,6 +84,9 @@ def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[
         if user.email in seen:
             continue
         seen.add(user.email)
+        if not user.email.isascii():  # an address from before they were normalised: plain SMTP cannot carry it
+            log.warning("no %s mail for booking %s: %r is not an ASCII address", event, booking.id, user.email)
+            continue
         mail = compose_booking_mail(booking, event, user, message)
         values = {
             "booking_id": booking.id,
@@ -183,14 +187,53 @@ def _claim(message_id: int, now: datetime) -> sa.Row | None:
     return rows[0] if rows else None
 
 
-def _settle_many(outcomes: list[dict]) -> None:
-    """Record what became of claimed messages (sent, or rescheduled), in one write transaction."""
-    if not outcomes:
+_TABLE = OutboxMessage.__table__
+# Each only touches a row this sender still holds (`held`: the claimed_until it set), so a sender
+# whose claim ran out never overwrites what the sender that took the row over recorded.
+_SETTLE_SENT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("m_id"), _TABLE.c.claimed_until == sa.bindparam("held"))
+    .values(claimed_until=None, sent_at=sa.bindparam("sent_at"), last_error="")
+)
+_SETTLE_FAILED = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("m_id"), _TABLE.c.claimed_until == sa.bindparam("held"))
+    .values(
+        claimed_until=None,
+        attempts=sa.bindparam("attempts"),
+        next_attempt_at=sa.bindparam("next_attempt_at"),
+        last_error=sa.bindparam("last_error"),
+    )
+)
+_RELEASE = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("m_id"), _TABLE.c.claimed_until == sa.bindparam("held"))
+    .values(claimed_until=None)
+)
+SETTLE_ATTEMPTS = 5
+
+
+def _settle_many(sent: list[dict], failed: list[dict], released: list[dict] = ()) -> None:
+    """Record what became of claimed messages (sent, rescheduled, or given back unsent), in one
+    write transaction. Tried again on failure: the mails are out, and a claim left standing
+    would send them again when it runs out."""
+    if not (sent or failed or released):
         return
-    with writer_turn():
-        _begin_write()
-        db.session.execute(sa.update(OutboxMessage), outcomes)  # by primary key, one statement per shape
-        db.session.commit()
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            with writer_turn():
+                _begin_write()
+                for statement, rows in ((_SETTLE_SENT, sent), (_SETTLE_FAILED, failed), (_RELEASE, released)):
+                    if rows:
+                        db.session.execute(statement, list(rows))
+                db.session.commit()
+            return
+        except Exception:
+            db.session.rollback()
+            if attempt == SETTLE_ATTEMPTS - 1:
+                raise
+            log.warning("recording sent mail failed (attempt %s); trying again", attempt + 1, exc_info=True)
+            time.sleep(0.5 * (attempt + 1))
 
 
 def deliver_pending(limit: int = 100, now: datetime | None = None) -> tuple[int, int]:
@@ -218,8 +261,10 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
     No transaction is open while the mail server is talked to. Messages go in batches of at most
     BATCH: the batch is claimed in one short write transaction, sent, and settled (each message
     sent, or rescheduled with back-off) in one more; two write transactions per batch, not per
-    message. A sender that dies between sending and settling leaves its batch claimed for CLAIM,
-    after which it is sent again: at most one batch, and only then, can arrive twice.
+    message. The settling is retried (the mails are out), and a batch that takes longer than half
+    of CLAIM gives its unsent rest back, so no claim runs out while its sender still works: only a
+    sender that dies between sending and settling leaves its batch claimed for CLAIM, after which
+    that batch is sent again.
     """
     ids = list(dict.fromkeys(ids))
     if not ids:
@@ -231,8 +276,15 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
     try:
         for first in range(0, len(ids), BATCH):
             moment = now or now_utc()
-            outcomes = []
+            held = moment + CLAIM
+            done, broken, released = [], [], []
+            started = time.monotonic()
             for claimed in _claim_many(ids[first : first + BATCH], moment):
+                if time.monotonic() - started > CLAIM.total_seconds() / 2:
+                    # A slow mail server: give the rest back before the claim runs out and
+                    # another sender takes them while this one still might send them.
+                    released.append({"m_id": claimed.id, "held": held})
+                    continue
                 name = f"{claimed.created_at:%Y%m%dT%H%M%SZ}-{claimed.id}"
                 try:
                     transport.send(sender, claimed.recipient, claimed.message, name)
@@ -244,10 +296,10 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
                         error = describe(exc)
                     attempts = claimed.attempts + 1
                     next_attempt_at = moment + retry_delay(attempts)
-                    outcomes.append(
+                    broken.append(
                         {
-                            "id": claimed.id,
-                            "claimed_until": None,
+                            "m_id": claimed.id,
+                            "held": held,
                             "attempts": attempts,
                             "next_attempt_at": next_attempt_at,
                             "last_error": error[:500],
@@ -263,9 +315,9 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
                         error,
                     )
                 else:
-                    outcomes.append({"id": claimed.id, "claimed_until": None, "sent_at": now_utc(), "last_error": ""})
+                    done.append({"m_id": claimed.id, "held": held, "sent_at": now_utc()})
                     sent += 1
-            _settle_many(outcomes)
+            _settle_many(done, broken, released)
     finally:
         transport.close()
     return sent, failed
@@ -317,10 +369,26 @@ class AfterCommitDelivery:
         with self._cond:
             self._pending.extend(ids)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=False)
-                self._thread.start()
+                thread = threading.Thread(target=self._guarded_run, name="outbox-sender", daemon=False)
+                try:
+                    thread.start()
+                except RuntimeError:  # no thread to be had (interpreter shutting down): the timer sends it
+                    log.exception("could not start the mail sender; the mail stays queued")
+                    return
+                self._thread = thread
             else:
                 self._cond.notify()
+
+    def _guarded_run(self) -> None:
+        """`_run`, and whatever ends it, the next commit starts a new sender."""
+        try:
+            self._run()
+        finally:
+            with self._cond:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                self._busy = False
+                self._cond.notify_all()
 
     def _run(self) -> None:
         timeout = float(self.app.config.get("MAIL_TIMEOUT_AFTER_COMMIT", AFTER_COMMIT_TIMEOUT))

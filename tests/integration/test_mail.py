@@ -23,6 +23,7 @@ from app.accounts.models import User
 from app.bookings.models import Booking, new_uid
 from app.db import now_utc
 from app.extensions import db
+from app.notifications import outbox as outbox_module
 from app.notifications.models import OutboxMessage
 from app.notifications.outbox import _claim, deliver, deliver_pending, queue_booking_mail, retry_delay
 from app.venues import services as venues
@@ -508,6 +509,90 @@ def test_a_batch_sends_what_nobody_else_holds_and_settles_each(app, make_user, s
         ("m4@example.org", 1, None),
     ]
     assert all(r.next_attempt_at == later + timedelta(minutes=1) for r in failed)
+
+
+def test_a_sender_whose_claim_ran_out_leaves_the_new_holder_alone(app, make_user, scene, smtp_server, mail_to):
+    """Settling touches only rows this sender still holds: when its claim ran out and another
+    sender took the row, what the other one records stands."""
+    mail_to(smtp_server.port)
+    [message_id] = queue(app, add_booking(app, scene, make_user(language="en").id), "confirmed")
+    now = now_utc()
+    with app.app_context():
+        assert _claim(message_id, now) is not None  # the first sender, which stalls
+        later = now + timedelta(minutes=11)
+        assert _claim(message_id, later) is not None  # its claim ran out; a second sender took it
+        outbox_module._settle_many([{"m_id": message_id, "held": now + outbox_module.CLAIM, "sent_at": now}], [])
+    [row] = outbox(app)
+    assert row.sent_at is None and row.claimed_until == later + outbox_module.CLAIM
+
+
+def test_a_slow_mail_server_gives_the_rest_of_the_batch_back(app, make_user, scene, monkeypatch):
+    """A batch that takes longer than half its claim stops and releases what it has not sent,
+    so no claim runs out while its sender might still send it."""
+    import time as time_module
+
+    ids = [
+        queue(app, add_booking(app, scene, make_user(email=f"s{n}@example.org", language="en").id), "confirmed")[0]
+        for n in range(3)
+    ]
+    sent: list[str] = []
+
+    class Slow:
+        def send(self, sender, recipient, message, name):
+            time_module.sleep(0.3)
+            sent.append(recipient)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(outbox_module, "transport_from_config", lambda *a, **k: Slow())
+    monkeypatch.setattr(outbox_module, "CLAIM", timedelta(seconds=0.4))
+    with app.app_context():
+        assert deliver(ids) == (1, 0)
+    rows = outbox(app)
+    assert sent == ["s0@example.org"]
+    assert [(r.sent_at is not None, r.claimed_until is None, r.attempts) for r in rows] == [
+        (True, True, 0),
+        (False, True, 0),  # given back, not counted as a failed attempt: due again at once
+        (False, True, 0),
+    ]
+
+
+def test_settling_is_tried_again_when_the_database_is_busy(app, make_user, scene, smtp_server, mail_to, monkeypatch):
+    """The mail is out: a failed bookkeeping transaction must not leave the claim to run out
+    (which would send it again)."""
+    from sqlalchemy.exc import OperationalError
+
+    mail_to(smtp_server.port)
+    [message_id] = queue(app, add_booking(app, scene, make_user(language="en").id), "confirmed")
+    begin = outbox_module._begin_write
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 2:  # the first is the claim, the second the settling
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        begin()
+
+    monkeypatch.setattr(outbox_module, "_begin_write", flaky)
+    monkeypatch.setattr(outbox_module.time, "sleep", lambda seconds: None)
+    with app.app_context():
+        assert deliver([message_id]) == (1, 0)
+    [row] = outbox(app)
+    assert row.sent_at is not None and row.claimed_until is None and len(calls) == 3
+    assert len(smtp_server.received) == 1
+
+
+def test_an_address_plain_smtp_cannot_carry_gets_no_mail_and_the_booking_stands(app, make_user, scene):
+    """An address stored before addresses were normalised (a non-ASCII mailbox) is skipped with
+    a warning instead of failing the booking's transaction."""
+    member = make_user(language="en")
+    with app.app_context():
+        db.session.get(User, member.id).email = "jürgen@example.org"
+        db.session.commit()
+    booking_id = add_booking(app, scene, member.id)
+    assert queue(app, booking_id, "confirmed") == []
+    assert queue(app, booking_id, "new_request")  # the managers still hear of it
 
 
 def test_without_a_mail_server_messages_become_files(app, make_user, scene, monkeypatch, tmp_path):
