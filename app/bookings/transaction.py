@@ -153,7 +153,7 @@ def _run_write(work: Callable[[], T]) -> T:
                 raise Conflict(detail=str(_l("This time is already taken."))) from exc
             if not _retryable(exc) or attempt == ATTEMPTS - 1:
                 if isinstance(exc, OperationalError):
-                    raise Unavailable(detail=str(_l("The database is busy. Try again in a moment."))) from exc
+                    raise _busy() from exc
                 raise
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     raise AssertionError("unreachable")
@@ -207,11 +207,12 @@ def writer_turn() -> Iterator[None]:
         yield
         return
     lock, fd = _TURNS.of(os.path.abspath(path))
+    deadline = time.monotonic() + BUSY_WAIT
     if not lock.acquire(timeout=BUSY_WAIT):
-        raise Unavailable(detail=str(_l("The database is busy. Try again in a moment.")))
+        raise _busy()
     try:
         if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _flock_until(fd, deadline)
         try:
             yield
         finally:
@@ -219,3 +220,23 @@ def writer_turn() -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         lock.release()
+
+
+def _busy() -> Unavailable:
+    return Unavailable(detail=str(_l("The database is busy. Try again in a moment.")))
+
+
+def _flock_until(fd: int, deadline: float) -> None:
+    """The other processes' turn, waited for until `deadline` (then 503, as the busy timeout
+    would): `flock` itself cannot time out. Only one thread per process waits here (it holds
+    the process's lock), and it checks every millisecond or two, so a turn passes on quickly."""
+    pause = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _busy() from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)

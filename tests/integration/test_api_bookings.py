@@ -544,8 +544,7 @@ def test_sqlite_writers_take_turns(fresh_app):
 
     with fresh_app.app_context():
         url = db.engine.url
-    if url.get_backend_name() != "sqlite":
-        pytest.skip("PostgreSQL writers lock the space's row instead")
+    sqlite = url.get_backend_name() == "sqlite"
     order: list[str] = []
     inside, release = threading.Event(), threading.Event()
 
@@ -566,9 +565,44 @@ def test_sqlite_writers_take_turns(fresh_app):
         thread.start()
     inside.wait(10)
     time.sleep(0.2)
+    if not sqlite:  # PostgreSQL writers lock the space's row instead: no turns to take
+        assert order == ["first in", "second in"]
+        release.set()
+        for thread in threads:
+            thread.join(10)
+        return
     assert order == ["first in"]
     release.set()
     for thread in threads:
         thread.join(10)
     assert order == ["first in", "first out", "second in"]
     assert Path(f"{url.database}-writers").exists()
+
+
+def test_a_writer_waits_for_another_process_at_most_the_busy_timeout(tmp_path, monkeypatch):
+    """`flock` cannot time out by itself: a process that holds the turn too long gets the next
+    writer a 503 after BUSY_WAIT, not a hang. (SQLite only: PostgreSQL writers take no turns.)"""
+    import fcntl
+    import os
+
+    from app import create_app
+    from app.bookings import transaction
+    from app.bookings.transaction import Unavailable, writer_turn
+    from config import TestingConfig
+
+    path = tmp_path / "turns.db"
+    own = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    monkeypatch.setattr(transaction, "BUSY_WAIT", 0.3)
+    other = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT)  # another process's hold
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with own.app_context(), pytest.raises(Unavailable), writer_turn():
+            pass
+        fcntl.flock(other, fcntl.LOCK_UN)
+        with own.app_context(), writer_turn():  # and the turn is free again
+            entered = True
+        assert entered
+    finally:
+        os.close(other)
+        with own.app_context():
+            db.engine.dispose()
