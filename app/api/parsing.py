@@ -168,3 +168,13 @@ def _api_prefix(prefix: str) -> str:
     for i in range(0, len(parts), 2):
         out += f"{parts[i]}[{parts[i + 1]}]." if i + 1 < len(parts) else f"{parts[i]}."
     return out
+
+
+def refuse_empty_numbers(args, upper: dict[str, int]) -> None:
+    """A whole-number query parameter given with no value (`?seats=`) is a 422, as the OpenAPI
+    document says (the HTML search form, which shares the form class, reads it as "not given")."""
+    errors = {
+        name: [str(_l("A whole number from 1 to %(n)s.", n=top))] for name, top in upper.items() if args.get(name) == ""
+    }
+    if errors:
+        raise DomainError(errors)

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.api import bp
 from app.api.auth import token_required
-from app.api.parsing import form_from_json, json_body
+from app.api.parsing import form_from_json, json_body, refuse_empty_numbers
 from app.api.schemas import busy_feed_link, closure_json, instant, space_json, venue_json, window_json
 from app.availability import services as availability
 from app.availability.forms import ClosureForm, HoursForm, RangeForm, SearchForm
@@ -35,6 +35,7 @@ def _form_values(form) -> dict:
 @bp.get("/venues")
 @token_required
 def list_venues():
+    refuse_empty_numbers(request.args, {"seats": 10_000, "limit": venue_search.MAX_LIMIT})
     form = SearchForm(request.args)
     if not form.validate():
         raise DomainError(form_errors(form))
