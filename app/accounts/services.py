@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import LANGUAGES, ROLES, ApiToken, User
@@ -153,19 +152,28 @@ def revoke_api_token(actor: User, token_id: int) -> ApiToken:
     return token
 
 
+# Every API request asks this: one statement, built once per process (no eager-loading machinery).
+_TOKEN_AND_USER = (
+    sa.select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+)
+
+
 def user_for_token(plaintext: str, record_use: bool = True) -> User | None:
     """The token's user, or None. `record_use` notes when the token was last used to change
     something (reads do not write, so they never wait for a write lock)."""
-    token = db.session.scalar(
-        sa.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _token_hash(plaintext))
-    )
-    if token is None or token.revoked_at is not None or not token.user.active:
+    row = db.session.execute(_TOKEN_AND_USER, {"token_hash": _token_hash(plaintext)}).first()
+    if row is None:
+        return None
+    token, user = row
+    if token.revoked_at is not None or not user.active:
         return None
     now = now_utc()
     # Written at most every few minutes: a write per API read would serialise readers on SQLite.
     if record_use and (token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION):
         token.last_used_at = now
-    return token.user
+    return user
 
 
 def list_users(actor: User) -> list[User]:

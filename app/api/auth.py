@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from functools import partial, wraps
 
-import sqlalchemy as sa
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 
-from app.accounts.models import ApiToken, User
-from app.accounts.services import LAST_USED_RESOLUTION, _token_hash
+from app.accounts.models import User
+from app.accounts.services import user_for_token
 from app.bookings.transaction import begin_reading, write_pending_now
-from app.db import now_utc
 from app.errors import DomainError, Throttled
 from app.extensions import db
 
@@ -28,32 +26,6 @@ def _bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
-
-
-_TOKEN_AND_USER = None
-
-
-def user_for_token(plaintext: str, record_use: bool = True) -> User | None:
-    """`accounts.services.user_for_token` for every API request: the same rules, with the token and
-    its user read by one statement built once per process (no eager-loading machinery)."""
-    global _TOKEN_AND_USER
-    if _TOKEN_AND_USER is None:
-        _TOKEN_AND_USER = (
-            sa.select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == sa.bindparam("token_hash"))
-        )
-    row = db.session.execute(_TOKEN_AND_USER, {"token_hash": _token_hash(plaintext)}).first()
-    if row is None:
-        return None
-    token, user = row
-    if token.revoked_at is not None or not user.active:
-        return None
-    now = now_utc()
-    # Written at most every few minutes: a write per API read would serialise readers on SQLite.
-    if record_use and (token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION):
-        token.last_used_at = now
-    return user
 
 
 def authenticate_request(*, read_first: bool = False) -> User:
