@@ -259,9 +259,11 @@ def run_wrk(name: str, port: int, requests: list[bytes], clients: int, seconds: 
     return result
 
 
-def sequential(name: str, port: int, path: str, seconds: float, least: int = 5) -> Result:
+def sequential(name: str, port: int, path: str, seconds: float, least: int = 5, fresh_host: bool = False) -> Result:
     """One client, one request after another, each timed on its own: for slow requests (a cold
-    feed) where a duration-bound wrk run would see a handful and count one still running."""
+    feed) where a duration-bound wrk run would see a handful and count one still running.
+    `fresh_host`: every request names another host, so the app's feed body cache (keyed by ETag
+    and host) cannot answer it and each body is built."""
     settle()
     pids = measured_pids()
     ticks = os.sysconf("SC_CLK_TCK")
@@ -269,7 +271,8 @@ def sequential(name: str, port: int, path: str, seconds: float, least: int = 5) 
     busy0, server0, t0 = busy_jiffies(), process_jiffies(pids), time.monotonic()
     while len(latencies) < least or time.monotonic() - t0 < seconds:
         start = time.monotonic()
-        status, _h, _b = request("GET", port, path)
+        headers = {"Host": f"bench-{len(latencies)}.invalid:{port}"} if fresh_host else None
+        status, _h, _b = request("GET", port, path, headers)
         latencies.append(time.monotonic() - start)
         statuses[str(status)] += 1
         if len(latencies) >= 200:
