@@ -35,8 +35,9 @@ class User(UserMixin, db.Model):
     home_lat: Mapped[float | None] = mapped_column(sa.Float)
     home_lon: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    # Venue and space feeds show the member's name and address: their ETag follows this.
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # Venue and space feeds show members' names and addresses: their ETag follows the latest of
+    # these (indexed, so that is one index lookup).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, index=True)
     # The secret in the member's calendar-feed URL; rotating it kills the old URL.
     feed_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
 

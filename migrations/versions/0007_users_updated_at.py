@@ -4,7 +4,8 @@ Revision ID: 0007_users_updated_at
 Revises: 0006_imports
 Create Date: 2026-11-27 15:00:00
 
-Existing rows get their created_at; then the column becomes NOT NULL.
+Existing rows get their created_at; then the column becomes NOT NULL. Indexed: the feeds ask
+for the latest.
 """
 
 import sqlalchemy as sa
@@ -22,8 +23,10 @@ def upgrade():
     op.execute("UPDATE users SET updated_at = created_at")
     with op.batch_alter_table("users") as batch_op:
         batch_op.alter_column("updated_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+    op.create_index("ix_users_updated_at", "users", ["updated_at"])
 
 
 def downgrade():
+    op.drop_index("ix_users_updated_at", table_name="users")
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("updated_at")
