@@ -24,7 +24,8 @@ from app.db import now_utc
 from app.extensions import db
 from app.venues import services as venues
 
-pytestmark = pytest.mark.e2e
+# axe checks what the browser renders, which no database changes: one database is enough.
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "een lang wachtwoord"

@@ -313,6 +313,7 @@ def test_admin_changes_a_role_and_deactivates_an_account_by_keyboard(page, live_
     expect(main_nav(page).get_by_role("link", name="Inloggen")).to_be_visible()
 
 
+@pytest.mark.one_database  # screenshots: the pages look the same on either database
 def test_main_pages_at_phone_and_desktop_width(browser, live_server, database_kind):
     """Every page of the accessibility check, in Dutch, with the Content-Security-Policy in force:
     a full-page screenshot at each width into test-artifacts/, and no error in the console."""
