@@ -6,3 +6,4 @@ from app.bookings.models import Booking, BookingEvent, IdempotencyKey  # noqa: F
 from app.feeds.import_models import CalendarImport, ImportedBlock  # noqa: F401
 from app.notifications.models import OutboxMessage  # noqa: F401
 from app.venues.models import Space, Venue, venue_managers  # noqa: F401
+from app.versions import Version  # noqa: F401

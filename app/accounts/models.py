@@ -40,6 +40,9 @@ class User(UserMixin, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc, index=True)
     # The secret in the member's calendar-feed URL; rotating it kills the old URL.
     feed_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
+    # Moved by the database on every change this row's feeds show (app/versions.py); read it
+    # with a statement, not from a loaded entity.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id"

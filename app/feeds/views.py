@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,18 +27,10 @@ from app.web import populate_errors
 bp = Blueprint("feeds", __name__)
 
 
-def _owner(model, owner_id: int, secret: str, attribute: str = "feed_token"):
-    """The feed's owner when the secret matches, compared in constant time; else 404."""
-    owner = db.session.get(model, owner_id)
-    expected = getattr(owner, attribute, None) if owner is not None else None
-    if expected is None or not hmac.compare_digest(secret.encode(), expected.encode()):
-        abort(404)
-    return owner
-
-
 def _bodies() -> BodyCache:
     """The app's feed body cache. Off under TESTING unless FEED_BODY_CACHE_ENTRIES says otherwise:
-    tests roll the database back, so ids and frozen times repeat and one ETag can mean two bodies."""
+    tests roll the database back, so ids, counters and frozen times repeat and one ETag can mean
+    two bodies."""
     cache = current_app.extensions.get("feed_bodies")
     if cache is None:
         entries = current_app.config.get("FEED_BODY_CACHE_ENTRIES", 0 if current_app.testing else 16)
@@ -46,57 +38,86 @@ def _bodies() -> BodyCache:
     return cache
 
 
-def _serve(feed: feeds.Feed, private: bool) -> Response:
-    """ETag and Last-Modified from one query; a 304, the cached body, or a freshly built one."""
+FEEDS = {  # kind: (owner entity, what its feed shows, private)
+    "member": (User, lambda user, _language: feeds.member_feed(user), True),
+    "venue": (Venue, feeds.venue_feed, True),
+    "space": (Space, feeds.space_feed, True),
+    "busy": (Space, feeds.busy_feed, False),
+}
+
+
+def _serve(kind: str, owner_id: int, secret: str) -> Response:
+    """One poll. The owner's row decides a 304; the body is taken from the cache or built only
+    when the client lacks it.
+
+    The ETag is read before the body: the body may be newer than its ETag (a change committed in
+    between), never older, so a client holding that ETag asks again and gets the change.
+    """
+    model, make_feed, private = FEEDS[kind]
+    language = _language()
     now = feeds.now_utc()  # one window for the ETag and the body it keys
-    found = feeds.fingerprint(feed, now)
-    etag, modified = found.etag, found.last_modified
+    owner = feeds.owner(kind, owner_id, language)
+    if owner is None or owner.secret is None or not hmac.compare_digest(secret.encode(), owner.secret.encode()):
+        abort(404)
+    etag = owner.etag(kind, owner_id, now)
     headers = {
         "ETag": f'"{etag}"',
         "Cache-Control": ("private" if private else "public") + ", max-age=900",
         "X-Content-Type-Options": "nosniff",
     }
-    # Last-Modified only for a second that is over (a change later in the same second would get
-    # the same date), and If-Modified-Since only as an exact match: the date can go backwards
-    # when bookings leave the feed (a space deleted), so "not after" would hide a change.
-    if modified is not None and modified <= now - timedelta(seconds=1):
-        headers["Last-Modified"] = modified.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    if request.if_none_match:
-        not_modified = etag in request.if_none_match
-    else:
-        not_modified = "Last-Modified" in headers and request.if_modified_since == modified.replace(microsecond=0)
-    if not_modified:
+    if request.if_none_match and etag in request.if_none_match:
         return Response(status=304, headers=headers)
     base_url = request.host_url.rstrip("/")
     # The URL property holds the host the feed was asked on: part of the key, not of the ETag.
     # The public busy feed has no URL property: keyed without the host, so requests with made-up
     # Host headers cannot crowd the other feeds out of the cache.
-    key = (etag, None if feed.kind == "busy" else base_url)
-    body = _bodies().get_or_build(key, lambda: feeds.build(feed, base_url, now))
+    key = (etag, None if kind == "busy" else base_url)
+    cached = _bodies().get(key)
+    if cached is not None:
+        body, modified = cached
+    else:
+        feed = make_feed(db.session.get(model, owner_id), owner.language)
+        modified = feeds.last_modified(feed, now)
+        body = None if _not_modified_since(modified, now) else feeds.build(feed, base_url, now)
+        if body is not None:
+            _bodies().put(key, (body, modified))
+    # Last-Modified only for a second that is over (a change later in the same second would get
+    # the same date), and If-Modified-Since only as an exact match: the date can go backwards
+    # when bookings leave the feed (a space deleted), so "not after" would hide a change.
+    if modified is not None and modified <= now - timedelta(seconds=1):
+        headers["Last-Modified"] = modified.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    if body is None or _not_modified_since(modified, now):
+        return Response(status=304, headers=headers)
     response = Response(body, status=200, mimetype="text/calendar", headers=headers)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     return response
 
 
+def _not_modified_since(modified: datetime | None, now: datetime) -> bool:
+    """If-Modified-Since alone (If-None-Match wins when both are sent), as an exact match."""
+    if request.if_none_match or request.if_modified_since is None or modified is None:
+        return False
+    return modified <= now - timedelta(seconds=1) and request.if_modified_since == modified.replace(microsecond=0)
+
+
 @bp.get("/feeds/member/<int:user_id>/<secret>.ics")
 def member(user_id: int, secret: str):
-    user = _owner(User, user_id, secret)
-    return _serve(feeds.member_feed(user), private=True)
+    return _serve("member", user_id, secret)
 
 
 @bp.get("/feeds/venue/<int:venue_id>/<secret>.ics")
 def venue(venue_id: int, secret: str):
-    return _serve(feeds.venue_feed(_owner(Venue, venue_id, secret), _language()), private=True)
+    return _serve("venue", venue_id, secret)
 
 
 @bp.get("/feeds/space/<int:space_id>/<secret>.ics")
 def space(space_id: int, secret: str):
-    return _serve(feeds.space_feed(_owner(Space, space_id, secret), _language()), private=True)
+    return _serve("space", space_id, secret)
 
 
 @bp.get("/feeds/busy/<int:space_id>/<secret>.ics")
 def busy(space_id: int, secret: str):
-    return _serve(feeds.busy_feed(_owner(Space, space_id, secret, "busy_token"), _language()), private=False)
+    return _serve("busy", space_id, secret)
 
 
 def _language() -> str:

@@ -49,6 +49,9 @@ class Venue(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     # Changes here change what calendar feeds show (names, addresses): part of their ETag.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # Moved by the database on every change this row's feeds show (app/versions.py); read it
+    # with a statement, not from a loaded entity.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Secret of the managers' feed of all the venue's bookings.
     feed_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
 
@@ -104,6 +107,9 @@ class Space(db.Model):
     amenities: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # Moved by the database on every change this row's feeds show (app/versions.py); read it
+    # with a statement, not from a loaded entity.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Secrets of the managers' feed of this space and of its public busy feed.
     feed_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)
     busy_token: Mapped[str] = mapped_column(sa.String(64), default=new_feed_token)

@@ -420,8 +420,9 @@ def test_if_modified_since_never_hides_a_change(client, world, monkeypatch):
     assert response.status_code == 200 and len(events(response.data)) == 2
 
 
-def test_a_304_sends_one_query_over_bookings(app, client, world):
-    """ETag and Last-Modified come from one aggregate; the venue feed filters by space ids."""
+def test_a_304_reads_one_row_and_no_booking(app, client, world):
+    """A poll that ends in 304 reads the owner's row and its counters: one statement, whatever
+    the number of bookings (the counters move with every write: tests/integration/test_versions.py)."""
     from sqlalchemy import event
 
     anouk = world["tokens"]["anouk"]
@@ -432,7 +433,8 @@ def test_a_304_sends_one_query_over_bookings(app, client, world):
         engine = db.engine
 
     def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        if not re.match(r"\s*(BEGIN|SAVEPOINT|RELEASE|ROLLBACK|COMMIT)", statement, re.I):
+            statements.append(statement)
 
     for path in (feed_path(client, anouk), venue_url.removeprefix("http://localhost")):
         etag = client.get(path).headers["ETag"]
@@ -442,10 +444,8 @@ def test_a_304_sends_one_query_over_bookings(app, client, world):
             assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
         finally:
             event.remove(engine, "before_cursor_execute", seen)
-        on_bookings = [s for s in statements if re.search(r"\bFROM bookings\b", s)]
-        assert len(on_bookings) == 1, on_bookings
-        if "/venue/" in path:
-            assert "JOIN spaces" not in on_bookings[0] and "space_id IN" in on_bookings[0]
+        assert len(statements) == 1, statements
+        assert not re.search(r"\bbookings\b", statements[0])
 
 
 def test_venue_feed_holds_its_own_spaces_only(app, client, world, make_user, monkeypatch):

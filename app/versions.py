@@ -1,0 +1,43 @@
+"""Versions: counters that move whenever what a user, venue or space shows changes.
+
+Calendar apps poll every feed every hour, and most polls find nothing new. Instead of reading
+every booking to find out, a feed compares counters: one row. The database keeps them with
+triggers (migration 0009_versions), so every write path moves them, whichever code runs it:
+
+| changes                                              | moves                                    |
+| ---------------------------------------------------- | ---------------------------------------- |
+| a booking (any kind, any status)                     | its space's and its member's `version`   |
+| an opening window, closure or imported block         | its space's `version`                    |
+| a space row; a space added, deleted or moved         | its own; its venue's; `versions.places`  |
+| a venue row                                          | its own; `versions.places`               |
+| a user row                                           | its own; `versions.people` (name, e-mail)|
+
+`places` tells member feeds that a space or venue they may show was renamed or moved; `people`
+tells venue and space feeds that a name or address they may show changed. Counters only grow
+(within one database: a restored backup starts from older values). Read them with Core
+statements, never from a loaded entity: the trigger moves them behind the ORM's back.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+PLACES = "places"
+PEOPLE = "people"
+
+
+class Version(db.Model):
+    """A counter shared by many owners (see the module docstring)."""
+
+    __tablename__ = "versions"
+
+    name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+def shared(name: str) -> sa.ScalarSelect:
+    """`versions.<name>` as a scalar subquery, to read with the owner's row in one statement."""
+    return sa.select(Version.version).where(Version.name == name).scalar_subquery()
