@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,53 +14,50 @@ from app.accounts.models import User
 from app.availability import rules
 from app.bookings.models import HOLDING, Booking
 from app.extensions import db
-from app.feeds.imports import imported_busy
+from app.feeds.import_models import ImportedBlock
 from app.venues.models import Space
 
 
 def busy_for_spaces(space_ids: Sequence[int], start: datetime, end: datetime) -> dict[int, list[rules.Busy]]:
-    """Seats held per space between start and end, in two queries (bookings, imported blocks).
+    """Seats held per space between start and end: bookings and imported busy time, one statement.
 
     Pending bookings hold their seats until declined; blocks, whole bookings and imported busy
-    time take them all.
+    time (a venue's own calendar) take them all.
     """
     if not space_ids:
         return {}
-    rows = db.session.execute(
+    busy: dict[int, list[rules.Busy]] = defaultdict(list)
+    rows = db.session.execute(_busy_stmt(), {"space_ids": list(space_ids), "start": start, "end": end})
+    for space_id, b_start, b_end, seats, whole, capacity in rows:
+        busy[space_id].append(rules.Busy(b_start, b_end, capacity if whole else seats))
+    return busy
+
+
+@functools.cache
+def _busy_stmt() -> sa.CompoundSelect:
+    """Built once and reused with bound values: building it cost more than running it."""
+    space_ids = sa.bindparam("space_ids", expanding=True)
+    start, end = sa.bindparam("start"), sa.bindparam("end")
+    bookings = (
         sa.select(
             Booking.space_id,
             Booking.start,
             Booking.end,
             Booking.seats,
-            Booking.whole,
-            Booking.kind,
+            sa.or_(Booking.whole, Booking.kind == "block").label("whole"),
             Space.capacity,
         )
         .join(Space, Space.id == Booking.space_id)
-        .where(
-            Booking.space_id.in_(space_ids),
-            Booking.status.in_(HOLDING),
-            Booking.start < end,
-            Booking.end > start,
-        )
+        .where(Booking.space_id.in_(space_ids), Booking.status.in_(HOLDING), Booking.start < end, Booking.end > start)
     )
-    busy: dict[int, list[rules.Busy]] = defaultdict(list)
-    capacities: dict[int, int] = {}
-    for space_id, b_start, b_end, seats, whole, kind, capacity in rows:
-        taken = capacity if whole or kind == "block" else seats
-        busy[space_id].append(rules.Busy(b_start, b_end, taken))
-        capacities[space_id] = capacity
-    # Time taken in a venue's own calendar (imported feeds) takes the whole space.
-    imported = imported_busy(space_ids, start, end)
-    if imported:
-        missing = [i for i in imported if i not in capacities]
-        if missing:
-            capacities.update(
-                db.session.execute(sa.select(Space.id, Space.capacity).where(Space.id.in_(missing))).all()
-            )
-        for space_id, spans in imported.items():
-            busy[space_id].extend(rules.Busy(b_start, b_end, capacities[space_id]) for b_start, b_end in spans)
-    return busy
+    imported = (
+        sa.select(
+            ImportedBlock.space_id, ImportedBlock.start, ImportedBlock.end, Space.capacity, sa.true(), Space.capacity
+        )
+        .join(Space, Space.id == ImportedBlock.space_id)
+        .where(ImportedBlock.space_id.in_(space_ids), ImportedBlock.start < end, ImportedBlock.end > start)
+    )
+    return sa.union_all(bookings, imported)
 
 
 class CalendarEntry(NamedTuple):
