@@ -20,6 +20,8 @@ statements, never from a loaded entity: the trigger moves them behind the ORM's 
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,3 +43,25 @@ class Version(db.Model):
 def shared(name: str) -> sa.ScalarSelect:
     """`versions.<name>` as a scalar subquery, to read with the owner's row in one statement."""
     return sa.select(Version.version).where(Version.name == name).scalar_subquery()
+
+
+def of_venue_spaces() -> sa.ScalarSelect:
+    """The sum of a venue's spaces' versions (correlated with `venues`). It moves with any change
+    to any of them, as the set of spaces is fixed while the venue's own version stands still."""
+    from app.venues.models import Space, Venue
+
+    total = sa.func.coalesce(sa.func.sum(Space.version), 0)
+    return sa.select(total).where(Space.venue_id == Venue.id).scalar_subquery()
+
+
+def of_venue(venue_id: int) -> tuple[int, int, int]:
+    """Moves with every change a venue's calendars show: the venue, its spaces, their bookings,
+    hours, closures and imported busy time, and the names of members."""
+    return tuple(db.session.execute(_venue_stmt(), {"id": venue_id}).one())
+
+
+@functools.cache
+def _venue_stmt() -> sa.Select:
+    from app.venues.models import Venue
+
+    return sa.select(Venue.version, of_venue_spaces(), shared(PEOPLE)).where(Venue.id == sa.bindparam("id"))

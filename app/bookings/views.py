@@ -8,16 +8,19 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from app import versions
 from app.accounts.services import user_by_email
 from app.availability.localtime import BadTime, day_range, parse_date
 from app.availability.spans import read_span
 from app.bookings import queries, services
 from app.bookings.forms import BookingForm, MessageForm, ReasonForm, VenueBlockForm
 from app.bookings.models import Booking
+from app.cache import cache
 from app.db import now_utc
 from app.errors import DomainError, NotFound
 from app.extensions import db
@@ -183,16 +186,15 @@ def calendar(venue_id: int):
     view = "week" if request.args.get("view") == "week" else "day"
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     last = first + timedelta(days=6) if view == "week" else day
-    start, end = day_range(first, last, zone)
-    # Plain rows, three queries whatever the number of spaces and bookings.
+    # Plain rows, a fixed number of queries whatever the number of spaces and bookings; the days
+    # themselves are rendered once per version of the venue and kept.
     spaces = queries.space_names(venue.id)
     space_ids = [s.id for s in spaces]
-    found = queries.calendar_entries(space_ids, start.astimezone(UTC), end.astimezone(UTC))
     pending = queries.calendar_entries(space_ids, now, now + timedelta(days=366), statuses=("pending",))
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     step = timedelta(days=7 if view == "week" else 1)
     # Labels are translated and links built once per page (the template adds the ids), not once
     # per booking: a venue's day can hold hundreds of them.
+    manage_link = link_parts("bookings.manage", "booking_id")
     return render_template(
         "bookings/calendar.html",
         venue=venue,
@@ -201,17 +203,48 @@ def calendar(venue_id: int):
         space_names={s.id: s.name for s in spaces},
         view=view,
         day=day,
-        day_columns=_day_columns(found, days, spaces, zone),
+        days_html=_days_html(venue.id, spaces, first, last, today, zone, manage_link),
         pending=pending,
-        seat_labels={n: ngettext("%(num)d seat", "%(num)d seats", n) for n in {b.seats for b in found + pending}},
+        seat_labels=_seat_labels(pending),
         book_label=_("Book %(space)s for a member"),
-        manage_link=link_parts("bookings.manage", "booking_id"),
+        manage_link=manage_link,
         book_link=link_parts("bookings.book", "space_id", start=day.isoformat() + "T09:00"),
         today=today,
         previous=first - step,
         next=first + step,
         block_form=VenueBlockForm(),
     )
+
+
+def _days_html(venue_id: int, spaces, first: date, last: date, today: date, zone: ZoneInfo, manage_link) -> Markup:
+    """The calendar's days, kept by the venue's versions: a manager's day is looked at again and
+    again, and changes only when something in it does.
+
+    The versions are read before the bookings: the kept days may be newer than their key (a
+    change committed in between), never older, and a newer key never finds them.
+    """
+    key = (venue_id, first, last, today, str(get_locale()), request.script_root, versions.of_venue(venue_id))
+    days_html = cache("calendar_days").get(key)
+    if days_html is None:
+        start, end = day_range(first, last, zone)
+        found = queries.calendar_entries([s.id for s in spaces], start.astimezone(UTC), end.astimezone(UTC))
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        days_html = Markup(
+            render_template(
+                "bookings/_calendar_days.html",
+                zone=zone,
+                today=today,
+                day_columns=_day_columns(found, days, spaces, zone),
+                seat_labels=_seat_labels(found),
+                manage_link=manage_link,
+            )
+        )
+        cache("calendar_days").put(key, days_html)
+    return days_html
+
+
+def _seat_labels(entries: list[queries.CalendarEntry]) -> dict[int, str]:
+    return {n: ngettext("%(num)d seat", "%(num)d seats", n) for n in {b.seats for b in entries}}
 
 
 def _day_columns(

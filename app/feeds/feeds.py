@@ -159,9 +159,13 @@ def _owner_stmt(kind: str) -> sa.Select:
             User.feed_token, sa.literal(MEMBER_ZONE), User.language, User.version, versions.shared(versions.PLACES)
         ).where(User.id == owner_id)
     if kind == "venue":
-        spaces = sa.select(sa.func.sum(Space.version)).where(Space.venue_id == Venue.id).scalar_subquery()
         return sa.select(
-            Venue.feed_token, Venue.timezone, sa.null(), Venue.version, spaces, versions.shared(versions.PEOPLE)
+            Venue.feed_token,
+            Venue.timezone,
+            sa.null(),
+            Venue.version,
+            versions.of_venue_spaces(),
+            versions.shared(versions.PEOPLE),
         ).where(Venue.id == owner_id)
     token = Space.busy_token if kind == "busy" else Space.feed_token
     shown = () if kind == "busy" else (versions.shared(versions.PEOPLE),)

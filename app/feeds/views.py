@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -13,11 +13,11 @@ from flask_wtf import FlaskForm
 from app.accounts.models import User
 from app.accounts.services import rotate_feed_token
 from app.bookings.services import visible_booking
+from app.cache import cache
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.feeds import feeds
 from app.feeds import imports as calendar_imports
-from app.feeds.bodies import BodyCache
 from app.feeds.forms import ImportForm, UploadForm
 from app.feeds.ical import invitation
 from app.venues import services as venues
@@ -25,17 +25,6 @@ from app.venues.models import Space, Venue
 from app.web import populate_errors
 
 bp = Blueprint("feeds", __name__)
-
-
-def _bodies() -> BodyCache:
-    """The app's feed body cache. Off under TESTING unless FEED_BODY_CACHE_ENTRIES says otherwise:
-    tests roll the database back, so ids, counters and frozen times repeat and one ETag can mean
-    two bodies."""
-    cache = current_app.extensions.get("feed_bodies")
-    if cache is None:
-        entries = current_app.config.get("FEED_BODY_CACHE_ENTRIES", 0 if current_app.testing else 16)
-        cache = current_app.extensions.setdefault("feed_bodies", BodyCache(max_entries=entries))
-    return cache
 
 
 FEEDS = {  # kind: (owner entity, what its feed shows, private)
@@ -72,7 +61,7 @@ def _serve(kind: str, owner_id: int, secret: str) -> Response:
     # The public busy feed has no URL property: keyed without the host, so requests with made-up
     # Host headers cannot crowd the other feeds out of the cache.
     key = (etag, None if kind == "busy" else base_url)
-    cached = _bodies().get(key)
+    cached = cache("feed_bodies").get(key)
     if cached is not None:
         body, modified = cached
     else:
@@ -80,7 +69,7 @@ def _serve(kind: str, owner_id: int, secret: str) -> Response:
         modified = feeds.last_modified(feed, now)
         body = None if _not_modified_since(modified, now) else feeds.build(feed, base_url, now)
         if body is not None:
-            _bodies().put(key, (body, modified))
+            cache("feed_bodies").put(key, (body, modified))
     # Last-Modified only for a second that is over (a change later in the same second would get
     # the same date), and If-Modified-Since only as an exact match: the date can go backwards
     # when bookings leave the feed (a space deleted), so "not after" would hide a change.

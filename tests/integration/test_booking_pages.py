@@ -273,3 +273,50 @@ def test_venue_calendar_in_dutch(client, busy_day, make_user, login, app):
     for text in ("Tijd", "Bevestigd", "Wacht op goedkeuring", "De hele ruimte", "Boek Leeg voor een lid"):
         assert text in page, text
     assert "Confirmed" not in page and "Time</th>" not in page
+
+
+def test_kept_calendar_days_show_every_change(app, client, busy_day, member, login, monkeypatch):
+    """With the cache of calendar days on (TESTING turns it off), an unchanged day is rendered
+    once, and a booking, a cancellation, a renamed space or member shows on the next look."""
+    from app.accounts.models import User
+    from app.bookings import queries, services
+    from app.cache import CACHES, BoundedCache
+    from app.venues import services as venues
+
+    monkeypatch.setitem(app.extensions, "cache.calendar_days", BoundedCache(8, *CACHES["calendar_days"][1:]))
+    reads = []
+    entries = queries.calendar_entries
+    monkeypatch.setattr(queries, "calendar_entries", lambda *a, **kw: reads.append(kw) or entries(*a, **kw))
+    login(busy_day["manager"])
+    path = f"/manage/venues/{busy_day['venue']}/calendar?date=2026-12-02"
+
+    def day() -> str:
+        (found,) = _sections(client.get(path).get_data(as_text=True))
+        return found
+
+    first = day()
+    assert day() == first
+    assert [r for r in reads if "statuses" not in r] == [{}]  # the day's bookings read once, the pending each time
+    with app.app_context():
+        who = db.session.get(User, member.id)
+        made = (
+            services.create_booking(
+                who, busy_day["empty"], _amsterdam("2026-12-02T11:00"), _amsterdam("2026-12-02T12:00")
+            )
+            .bookings[0]
+            .id
+        )
+        db.session.commit()
+    assert "No bookings." not in day()
+    with app.app_context():
+        manager = db.session.get(User, busy_day["manager"].id)
+        services.cancel_booking(manager, made, "")
+        db.session.commit()
+    assert day() == first
+    with app.app_context():
+        manager = db.session.get(User, busy_day["manager"].id)
+        venues.update_space(manager, venues.managed_space(manager, busy_day["empty"]), {"name": "Stilte"})
+        db.session.get(User, member.id).name = "Anouk Nieuw"
+        db.session.commit()
+    changed = day()
+    assert "Stilte" in changed and "Anouk Nieuw" in changed and "Leeg" not in changed

@@ -300,10 +300,10 @@ def test_calendar_page(client, world, login):
 @pytest.fixture
 def body_cache(app, monkeypatch):
     """The feed body cache, on (TESTING turns it off: rolled-back tests repeat ids and times)."""
-    from app.feeds.bodies import BodyCache
+    from app.cache import CACHES, BoundedCache
 
-    cache = BodyCache(max_entries=4)
-    monkeypatch.setitem(app.extensions, "feed_bodies", cache)
+    cache = BoundedCache(4, *CACHES["feed_bodies"][1:])
+    monkeypatch.setitem(app.extensions, "cache.feed_bodies", cache)
     return cache
 
 
