@@ -38,6 +38,14 @@ class Booking(db.Model):
         # "What overlaps [a, b)?" walks the bookings that end after a: the future, which the
         # horizon bounds, rather than everything that started before b, which grows forever.
         sa.Index("ix_bookings_space_end", "space_id", "end", "start"),
+        # The requests a venue's managers must answer: few, among thousands of bookings.
+        sa.Index(
+            "ix_bookings_pending",
+            "space_id",
+            "end",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
