@@ -26,6 +26,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_blueprints(app)
     register_errors(app)
     register_hooks(app)
+    register_middleware(app)
     register_cli(app)
     return app
 
@@ -130,6 +131,13 @@ def register_hooks(app: Flask) -> None:
     security.register(app)
     i18n.register(app)
     after_commit_delivery(app)
+
+
+def register_middleware(app: Flask) -> None:
+    """WSGI layers around the app: feed polls that end in 304 are answered before Flask."""
+    from app.feeds import polls
+
+    polls.install(app)
 
 
 def register_cli(app: Flask) -> None:

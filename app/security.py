@@ -80,10 +80,16 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        headers = response.headers
-        for name, value in _HEADERS:
-            if name not in headers:
-                headers[name] = value
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+        return add_headers(app, response)
+
+
+def add_headers(app: Flask, response: Response) -> Response:
+    """The security headers every response carries (also those answered before Flask:
+    `app.feeds.polls`)."""
+    headers = response.headers
+    for name, value in _HEADERS:
+        if name not in headers:
+            headers[name] = value
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -16,7 +15,7 @@ from app.bookings.services import visible_booking
 from app.cache import cache
 from app.errors import DomainError, NotFound
 from app.extensions import db
-from app.feeds import feeds
+from app.feeds import feeds, polls
 from app.feeds import imports as calendar_imports
 from app.feeds.forms import ImportForm, UploadForm
 from app.feeds.ical import invitation
@@ -27,11 +26,11 @@ from app.web import populate_errors
 bp = Blueprint("feeds", __name__)
 
 
-FEEDS = {  # kind: (owner entity, what its feed shows, private)
-    "member": (User, lambda user, _language: feeds.member_feed(user), True),
-    "venue": (Venue, feeds.venue_feed, True),
-    "space": (Space, feeds.space_feed, True),
-    "busy": (Space, feeds.busy_feed, False),
+FEEDS = {  # kind: (owner entity, what its feed shows)
+    "member": (User, lambda user, _language: feeds.member_feed(user)),
+    "venue": (Venue, feeds.venue_feed),
+    "space": (Space, feeds.space_feed),
+    "busy": (Space, feeds.busy_feed),
 }
 
 
@@ -42,19 +41,13 @@ def _serve(kind: str, owner_id: int, secret: str) -> Response:
     The ETag is read before the body: the body may be newer than its ETag (a change committed in
     between), never older, so a client holding that ETag asks again and gets the change.
     """
-    model, make_feed, private = FEEDS[kind]
-    language = _language()
+    model, make_feed = FEEDS[kind]
     now = feeds.now_utc()  # one window for the ETag and the body it keys
-    owner = feeds.owner(kind, owner_id, language)
-    if owner is None or owner.secret is None or not hmac.compare_digest(secret.encode(), owner.secret.encode()):
+    poll = polls.check(kind, owner_id, secret, _language(), now)
+    if poll is None:
         abort(404)
-    etag = owner.etag(kind, owner_id, now)
-    headers = {
-        "ETag": f'"{etag}"',
-        "Cache-Control": ("private" if private else "public") + ", max-age=900",
-        "X-Content-Type-Options": "nosniff",
-    }
-    if request.if_none_match and etag in request.if_none_match:
+    etag, headers = poll.etag, poll.headers
+    if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110 13.1.2)
         return Response(status=304, headers=headers)
     base_url = request.host_url.rstrip("/")
     # The URL property holds the host the feed was asked on: part of the key, not of the ETag.
@@ -65,7 +58,7 @@ def _serve(kind: str, owner_id: int, secret: str) -> Response:
     if cached is not None:
         body, modified = cached
     else:
-        feed = make_feed(db.session.get(model, owner_id), owner.language)
+        feed = make_feed(db.session.get(model, owner_id), poll.owner.language)
         modified = feeds.last_modified(feed, now)
         body = None if _not_modified_since(modified, now) else feeds.build(feed, base_url, now)
         if body is not None:
@@ -111,7 +104,7 @@ def busy(space_id: int, secret: str):
 
 def _language() -> str:
     """Feeds without an owner's language: `?lang=en`, else Dutch."""
-    return "en" if request.args.get("lang") == "en" else "nl"
+    return polls.language_of(request.args.get("lang"))
 
 
 def member_feed_url(user: User) -> str:
