@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from app import memory
 from app.accounts.models import User
 from app.accounts.services import rotate_feed_token
 from app.bookings.services import visible_booking
@@ -25,6 +26,8 @@ from app.web import populate_errors
 
 bp = Blueprint("feeds", __name__)
 
+
+LARGE_BODY = 256 * 1024  # a feed this large took many times its size to build: give it back
 
 FEEDS = {  # kind: (owner entity, what its feed shows)
     "member": (User, lambda user, _language: feeds.member_feed(user)),
@@ -63,6 +66,8 @@ def _serve(kind: str, owner_id: int, secret: str) -> Response:
         body = None if _not_modified_since(modified, now) else feeds.build(feed, base_url, now)
         if body is not None:
             cache("feed_bodies").put(key, (body, modified))
+            if len(body) > LARGE_BODY:
+                memory.give_back()
     # Last-Modified only for a second that is over (a change later in the same second would get
     # the same date), and If-Modified-Since only as an exact match: the date can go backwards
     # when bookings leave the feed (a space deleted), so "not after" would hide a change.

@@ -477,3 +477,22 @@ def test_venue_feed_holds_its_own_spaces_only(app, client, world, make_user, mon
         url.removeprefix("http://localhost"), headers={"If-Modified-Since": response.headers["Last-Modified"]}
     )
     assert not_modified.status_code == 304
+
+
+def test_memory_is_given_back_after_building_a_large_feed(client, world, monkeypatch):
+    """After a large body is built the worker returns freed memory (glibc's malloc_trim); not
+    after a 304 or a small body."""
+    import app.feeds.views as views
+    from app import memory
+
+    assert memory._trim() is not None  # found on this (glibc) system
+    calls = []
+    monkeypatch.setattr(memory, "give_back", lambda: calls.append(1))
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    etag = client.get(path).headers["ETag"]
+    assert calls == []  # small
+    monkeypatch.setattr(views, "LARGE_BODY", 100)
+    assert client.get(path).status_code == 200 and calls == [1]
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304 and calls == [1]
