@@ -61,7 +61,10 @@ def _serve(kind: str, owner_id: int, secret: str) -> Response:
     if cached is not None:
         body, modified = cached
     else:
-        feed = make_feed(db.session.get(model, owner_id), poll.owner.language)
+        owner = db.session.get(model, owner_id)
+        if owner is None:  # deleted since its row was read
+            abort(404)
+        feed = make_feed(owner, poll.owner.language)
         modified = feeds.last_modified(feed, now)
         body = None if _not_modified_since(modified, now) else feeds.build(feed, base_url, now)
         if body is not None:
