@@ -145,8 +145,10 @@ def register_cli(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.feeds.cli import calendars_cli
     from app.notifications.cli import mail_cli
+    from app.versions import versions_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(calendars_cli)
+    app.cli.add_command(versions_cli)

@@ -14,21 +14,27 @@ triggers (migration 0009_versions), so every write path moves them, whichever co
 
 `places` tells member feeds that a space or venue they may show was renamed or moved; `people`
 tells venue and space feeds that a name or address they may show changed. Counters only grow
-(within one database: a restored backup starts from older values). Read them with Core
-statements, never from a loaded entity: the trigger moves them behind the ORM's back.
+within one database; a restored backup starts from older values, so every key also holds
+`epoch`, a random number that `flask --app wsgi versions renew` draws again after a restore.
+Read them with Core statements, never from a loaded entity: the triggers move them behind the
+ORM's back.
 """
 
 from __future__ import annotations
 
 import functools
+import secrets
 
+import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
 PLACES = "places"
 PEOPLE = "people"
+EPOCH = "epoch"
 
 
 class Version(db.Model):
@@ -54,14 +60,36 @@ def of_venue_spaces() -> sa.ScalarSelect:
     return sa.select(total).where(Space.venue_id == Venue.id).scalar_subquery()
 
 
-def of_venue(venue_id: int) -> tuple[int, int, int]:
+def of_venue(venue_id: int) -> tuple[int, ...] | None:
     """Moves with every change a venue's calendars show: the venue, its spaces, their bookings,
-    hours, closures and imported busy time, and the names of members."""
-    return tuple(db.session.execute(_venue_stmt(), {"id": venue_id}).one())
+    hours, closures and imported busy time, and the names of members. None: no such venue."""
+    row = db.session.execute(_venue_stmt(), {"id": venue_id}).first()
+    return None if row is None else tuple(row)
 
 
 @functools.cache
 def _venue_stmt() -> sa.Select:
     from app.venues.models import Venue
 
-    return sa.select(Venue.version, of_venue_spaces(), shared(PEOPLE)).where(Venue.id == sa.bindparam("id"))
+    return sa.select(Venue.version, of_venue_spaces(), shared(PEOPLE), shared(EPOCH)).where(
+        Venue.id == sa.bindparam("id")
+    )
+
+
+def renew_epoch() -> int:
+    """A new epoch: every ETag and kept page changes once (after restoring a backup)."""
+    epoch = secrets.randbelow(2**31 - 1) + 1
+    db.session.execute(sa.update(Version).where(Version.name == EPOCH).values(version=epoch))
+    return epoch
+
+
+versions_cli = AppGroup("versions", help="The version counters behind ETags and kept pages.")
+
+
+@versions_cli.command("renew")
+def renew_command() -> None:
+    """Run after restoring a backup: every calendar feed's ETag changes once, so no calendar app
+    keeps a copy made from data the restore took back."""
+    epoch = renew_epoch()
+    db.session.commit()
+    click.echo(f"New epoch {epoch}: every feed's ETag has changed.")

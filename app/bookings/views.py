@@ -175,6 +175,8 @@ def _visible(booking_id: int) -> Booking:
 @bp.get("/manage/venues/<int:venue_id>/calendar")
 @login_required
 def calendar(venue_id: int):
+    # The key of the kept days first: what they show is read after it (newer, never older).
+    stamp = versions.of_venue(venue_id)
     venue = venues.managed_venue(current_user, venue_id)
     zone = venue.zone
     now = now_utc()
@@ -203,7 +205,7 @@ def calendar(venue_id: int):
         space_names={s.id: s.name for s in spaces},
         view=view,
         day=day,
-        days_html=_days_html(venue.id, spaces, first, last, today, zone, manage_link),
+        days_html=_days_html(stamp, venue.id, spaces, first, last, today, zone, manage_link),
         pending=pending,
         seat_labels=_seat_labels(pending),
         book_label=_("Book %(space)s for a member"),
@@ -216,15 +218,17 @@ def calendar(venue_id: int):
     )
 
 
-def _days_html(venue_id: int, spaces, first: date, last: date, today: date, zone: ZoneInfo, manage_link) -> Markup:
-    """The calendar's days, kept by the venue's versions: a manager's day is looked at again and
-    again, and changes only when something in it does.
+def _days_html(
+    stamp: tuple[int, ...] | None, venue_id: int, spaces, first: date, last: date, today: date, zone: ZoneInfo, link
+) -> Markup:
+    """The calendar's days, kept by the venue's versions (`stamp`): a manager's day is looked at
+    again and again, and changes only when something in it does.
 
-    The versions are read before the bookings: the kept days may be newer than their key (a
-    change committed in between), never older, and a newer key never finds them.
+    `stamp` was read before the venue, its spaces and bookings: the kept days may be newer than
+    their key (a change committed in between), never older, and a newer key never finds them.
     """
-    key = (venue_id, first, last, today, str(get_locale()), request.script_root, versions.of_venue(venue_id))
-    days_html = cache("calendar_days").get(key)
+    key = (venue_id, first, last, today, str(get_locale()), request.script_root, stamp)
+    days_html = cache("calendar_days").get(key) if stamp is not None else None
     if days_html is None:
         start, end = day_range(first, last, zone)
         found = queries.calendar_entries([s.id for s in spaces], start.astimezone(UTC), end.astimezone(UTC))
@@ -236,10 +240,11 @@ def _days_html(venue_id: int, spaces, first: date, last: date, today: date, zone
                 today=today,
                 day_columns=_day_columns(found, days, spaces, zone),
                 seat_labels=_seat_labels(found),
-                manage_link=manage_link,
+                manage_link=link,
             )
         )
-        cache("calendar_days").put(key, days_html)
+        if stamp is not None:
+            cache("calendar_days").put(key, days_html)
     return days_html
 
 

@@ -138,7 +138,8 @@ class Owner(NamedTuple):
 
 
 def owner(kind: str, owner_id: int, language: str = "nl") -> Owner | None:
-    """The feed owner's secret and versions; None when there is no such owner.
+    """The feed owner's secret and versions (with the database's epoch); None when there is no
+    such owner.
 
     Member feeds show their spaces' and venues' names (`places`); venue and space feeds show
     members' names and addresses (`people`); a venue feed shows all its spaces: the sum of their
@@ -147,8 +148,8 @@ def owner(kind: str, owner_id: int, language: str = "nl") -> Owner | None:
     row = db.session.execute(_owner_stmt(kind), {"id": owner_id}).first()
     if row is None:
         return None
-    secret, zone, own_language, *versions = row
-    return Owner(secret, ZoneInfo(zone), own_language or language, tuple(int(v or 0) for v in versions))
+    secret, zone, own_language, *counters = row
+    return Owner(secret, ZoneInfo(zone), own_language or language, tuple(int(v or 0) for v in counters))
 
 
 @functools.cache
@@ -156,13 +157,19 @@ def _owner_stmt(kind: str) -> sa.Select:
     owner_id = sa.bindparam("id")
     if kind == "member":
         return sa.select(
-            User.feed_token, sa.literal(MEMBER_ZONE), User.language, User.version, versions.shared(versions.PLACES)
+            User.feed_token,
+            sa.literal(MEMBER_ZONE),
+            User.language,
+            versions.shared(versions.EPOCH),
+            User.version,
+            versions.shared(versions.PLACES),
         ).where(User.id == owner_id)
     if kind == "venue":
         return sa.select(
             Venue.feed_token,
             Venue.timezone,
             sa.null(),
+            versions.shared(versions.EPOCH),
             Venue.version,
             versions.of_venue_spaces(),
             versions.shared(versions.PEOPLE),
@@ -170,7 +177,9 @@ def _owner_stmt(kind: str) -> sa.Select:
     token = Space.busy_token if kind == "busy" else Space.feed_token
     shown = () if kind == "busy" else (versions.shared(versions.PEOPLE),)
     return (
-        sa.select(token, Venue.timezone, sa.null(), Space.version, Venue.version, *shown)
+        sa.select(
+            token, Venue.timezone, sa.null(), versions.shared(versions.EPOCH), Space.version, Venue.version, *shown
+        )
         .join(Venue, Venue.id == Space.venue_id)
         .where(Space.id == owner_id)
     )

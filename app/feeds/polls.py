@@ -16,15 +16,16 @@ import hmac
 import re
 from datetime import datetime
 from typing import NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from flask import Flask
 from werkzeug.http import parse_etags
 from werkzeug.wrappers import Response
 
+from app.bookings.transaction import begin_reading
 from app.db import MAX_ID
 from app.feeds import feeds
-from app.security import add_headers
+from app.security import add_headers, storable
 
 PRIVATE = {"member": True, "venue": True, "space": True, "busy": False}  # busy feeds are public
 PATH = re.compile(r"/feeds/(member|venue|space|busy)/([0-9]{1,10})/([^/]+)\.ics")
@@ -65,7 +66,7 @@ class FeedPolls:
     def __call__(self, environ, start_response):
         if environ.get("HTTP_IF_NONE_MATCH") and environ.get("REQUEST_METHOD") == "GET":
             found = PATH.fullmatch(environ.get("PATH_INFO", ""))
-            if found is not None and int(found[2]) <= MAX_ID:
+            if found is not None and int(found[2]) <= MAX_ID and _storable(environ):
                 response = self._not_modified(environ, found[1], int(found[2]), found[3])
                 if response is not None:
                     return response(environ, start_response)
@@ -76,6 +77,7 @@ class FeedPolls:
         language = language_of(next((value for key, value in query if key == "lang"), None))
         try:
             with self.app.app_context():
+                begin_reading()  # on SQLite a deferred BEGIN: polls never queue behind bookings
                 poll = check(kind, owner_id, secret, language, feeds.now_utc())
         except Exception:  # the app answers, and reports the error its own way
             return None
@@ -84,6 +86,12 @@ class FeedPolls:
         # Every answer of the app varies by cookie (Flask-Login reads the session after each
         # request), so this one says so too: a cache in between must not mix the two.
         return add_headers(self.app, Response(status=304, headers={**poll.headers, "Vary": "Cookie"}))
+
+
+def _storable(environ) -> bool:
+    """What the app refuses with a 400 (`security.refuse_unstorable_text`) goes on to the app."""
+    texts = (v for k, v in environ.items() if k.startswith("HTTP_") or k in ("PATH_INFO", "QUERY_STRING"))
+    return all(storable(unquote(text, errors="surrogateescape")) for text in texts if isinstance(text, str))
 
 
 def install(app: Flask) -> None:

@@ -18,11 +18,14 @@ seed script, a hand-run UPDATE) can forget one (see app/versions.py for what mov
 
 Locks are taken child before parent (booking → space, booking → member), as the booking engine
 already locks its space, and bookings never lock the venue row: concurrent bookings in one
-venue do not queue behind each other.
+venue do not queue behind each other. On PostgreSQL, edits of spaces and venues (rare) queue
+on the one `places` row, and renames of members on `people`, until they commit; opening hours,
+closures and calendar syncs take their space's row, as a booking does.
 
-SQLite drops a table's triggers when `batch_alter_table` rebuilds it: a later migration that
-rebuilds bookings, spaces, venues, users or their children must create them again
-(`tests/integration/test_versions.py` fails when one is missing).
+SQLite drops a table's triggers when `batch_alter_table` rebuilds it, and refuses to rename a
+table that other tables' triggers name: a later migration that rebuilds bookings, spaces,
+venues, users or their children must drop every trigger below first (`SQLITE_TRIGGERS`) and
+create them again afterwards (`tests/integration/test_versions.py` fails when one is missing).
 """
 
 import sqlalchemy as sa

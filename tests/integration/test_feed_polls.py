@@ -101,3 +101,46 @@ def test_a_failure_before_the_app_leaves_the_answer_to_the_app(app, client, feed
     monkeypatch.setattr(polls, "check", failing_once)
     assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
     assert len(failures) == 1
+
+
+def test_text_the_app_refuses_is_left_to_the_app(app, client, feeds_of):
+    path = feeds_of["member"]
+    etag = client.get(path).headers["ETag"]
+    for query, headers in (("?lang=%00", {}), ("", {"X-Note": "a\x00b"})):
+        outer, inner = answers(app, path + query, {"If-None-Match": etag, **headers})
+        assert outer[0] == inner[0] == 400  # (the error page's own session cookie differs)
+
+
+def test_on_sqlite_a_poll_does_not_wait_for_a_writer(tmp_path, monkeypatch):
+    """Another process holds SQLite's write lock (a booking being written): a poll answered
+    before the app begins deferred, so it reads at once instead of queueing for the lock."""
+    import sqlite3
+
+    from app import create_app
+    from app.accounts.services import register_user
+    from app.extensions import db
+    from config import TestingConfig
+    from tests.support.databases import empty_database, migrate
+
+    url = empty_database("sqlite", "polls", tmp_path)
+    polling = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, SQLITE_BUSY_TIMEOUT_MS=2000)
+    migrate(polling)
+    with polling.app_context():
+        user = register_user("poll@example.org", "a long enough password", "Poll", language="en")
+        db.session.commit()
+        path = f"/feeds/member/{user.id}/{user.feed_token}.ics"
+    client = polling.test_client()
+    etag = client.get(path).headers["ETag"]
+    inner_calls = []
+    inner = polling.wsgi_app.wsgi_app
+    monkeypatch.setattr(polling.wsgi_app, "wsgi_app", lambda env, start: inner_calls.append(1) or inner(env, start))
+    writer = sqlite3.connect(url.removeprefix("sqlite:///"))
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    finally:
+        writer.rollback()
+        writer.close()
+        with polling.app_context():
+            db.engine.dispose()
+    assert inner_calls == []  # answered before the app, not after a failed wait for the lock
