@@ -65,19 +65,19 @@ def _serve(kind: str, owner_id: int, secret: str) -> Response:
         if owner is None:  # deleted since its row was read
             abort(404)
         feed = make_feed(owner, poll.owner.language)
-        modified = feeds.last_modified(feed, now)
-        body = None if _not_modified_since(modified, now) else feeds.build(feed, base_url, now)
-        if body is not None:
-            cache("feed_bodies").put(key, (body, modified))
-            if len(body) > LARGE_BODY:
-                memory.give_back()
+        body, modified = None, feeds.last_modified(feed, now)
     # Last-Modified only for a second that is over (a change later in the same second would get
     # the same date), and If-Modified-Since only as an exact match: the date can go backwards
     # when bookings leave the feed (a space deleted), so "not after" would hide a change.
     if modified is not None and modified <= now - timedelta(seconds=1):
         headers["Last-Modified"] = modified.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    if body is None or _not_modified_since(modified, now):
+    if _not_modified_since(modified, now):
         return Response(status=304, headers=headers)
+    if body is None:
+        body = feeds.build(feed, base_url, now)
+        cache("feed_bodies").put(key, (body, modified))
+        if len(body) > LARGE_BODY:
+            memory.give_back()
     response = Response(body, status=200, mimetype="text/calendar", headers=headers)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     return response

@@ -111,39 +111,31 @@ SQLITE = [
     """,
 ]
 
+
+def _owner_of_row(function: str, owners: str, column: str) -> str:
+    """A trigger function moving the version of the row's owner (`owners` by `column`): the old
+    owner on update and delete, the new one on insert and on a move."""
+    return f"""
+    CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' THEN
+            UPDATE {owners} SET version = version + 1 WHERE id = OLD.{column};
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            UPDATE {owners} SET version = version + 1 WHERE id = NEW.{column};
+        ELSIF TG_OP = 'UPDATE' THEN
+            IF NEW.{column} IS DISTINCT FROM OLD.{column} THEN
+                UPDATE {owners} SET version = version + 1 WHERE id = NEW.{column};
+            END IF;
+        END IF;
+        RETURN NULL;
+    END $$
+    """
+
+
 POSTGRESQL = [
-    """
-    CREATE FUNCTION version_space_of_row() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP <> 'INSERT' THEN
-            UPDATE spaces SET version = version + 1 WHERE id = OLD.space_id;
-        END IF;
-        IF TG_OP = 'INSERT' THEN
-            UPDATE spaces SET version = version + 1 WHERE id = NEW.space_id;
-        ELSIF TG_OP = 'UPDATE' THEN
-            IF NEW.space_id IS DISTINCT FROM OLD.space_id THEN
-                UPDATE spaces SET version = version + 1 WHERE id = NEW.space_id;
-            END IF;
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE FUNCTION version_member_of_booking() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP <> 'INSERT' THEN
-            UPDATE users SET version = version + 1 WHERE id = OLD.member_id;
-        END IF;
-        IF TG_OP = 'INSERT' THEN
-            UPDATE users SET version = version + 1 WHERE id = NEW.member_id;
-        ELSIF TG_OP = 'UPDATE' THEN
-            IF NEW.member_id IS DISTINCT FROM OLD.member_id THEN
-                UPDATE users SET version = version + 1 WHERE id = NEW.member_id;
-            END IF;
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
+    _owner_of_row("version_space_of_row", "spaces", "space_id"),
+    _owner_of_row("version_member_of_booking", "users", "member_id"),
     *(
         f"""
         CREATE TRIGGER {table}_version AFTER INSERT OR UPDATE OR DELETE ON {table}
