@@ -55,12 +55,12 @@ def register_extensions(app: Flask) -> None:
     from app import database, i18n
     from app import models as _models  # noqa: F401  (every mapper registered before first use)
     from app.accounts.throttle import throttle_from_config
-    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.extensions import babel, csrf, db, login_manager
 
     database.configure_engine_options(app)
     db.init_app(app)
     database.register_engine_events(app)
-    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    database.register_migrations(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     login_manager.init_app(app)

@@ -1,7 +1,11 @@
-"""Engine settings per database: SQLite pragmas and transaction control, PostgreSQL options."""
+"""Engine settings per database: SQLite pragmas and transaction control, PostgreSQL options;
+the migrations (`flask db …`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -23,8 +27,6 @@ def configure_engine_options(app: Flask) -> None:
         connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
         options["connect_args"] = connect_args
         if url.database and url.database != ":memory:":
-            from pathlib import Path
-
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
@@ -59,3 +61,46 @@ def register_engine_events(app: Flask) -> None:
             reading = has_request_context() and request.method in SAFE_METHODS
             mode = "DEFERRED" if reading else "IMMEDIATE"
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+# -- migrations ------------------------------------------------------------------------------------
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def enable_migrations(app: Flask) -> None:
+    """Flask-Migrate (Alembic) on `app`: for `flask db …` and for code that migrates (the tests,
+    the benchmark's seeding). Not at start-up: Alembic, Mako and Pygments cost each gunicorn
+    worker ~10 MB that serving never uses."""
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+
+
+def register_migrations(app: Flask) -> None:
+    app.cli.add_command(_Migrations(app))
+
+
+class _Migrations(click.Group):
+    """`flask db`, standing in for Flask-Migrate's command group until a command runs: then that
+    group, with its options and commands, takes over."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__("db", help="Perform database migrations (Flask-Migrate).")
+        self._app = app
+
+    def _real(self) -> click.Group:
+        enable_migrations(self._app)
+        from flask_migrate.cli import db as group
+
+        return group
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        return self._real().make_context(info_name, args, parent=parent, **extra)
+
+    def list_commands(self, ctx) -> list[str]:
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx, cmd_name):
+        return self._real().get_command(ctx, cmd_name)

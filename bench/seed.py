@@ -142,11 +142,13 @@ def seed_database(url: str, scale: Scale, log=print) -> Meta:
     """
     import flask_migrate
 
+    from app.database import enable_migrations
     from app.extensions import db
     from bench.seed_bookings import seed_bookings, seed_service_path
 
     rng = random.Random(scale.seed)
     app = make_app(url)
+    enable_migrations(app)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     with app.app_context():

@@ -172,8 +172,11 @@ def test_migrate_from_an_older_schema_with_data(database_kind, tmp_path):
     columns are filled (feed tokens, updated_at), and the app reads it."""
     import flask_migrate
 
+    from app.database import enable_migrations
+
     url = empty_database(database_kind, "dichtbij_upgrade", tmp_path)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    enable_migrations(app)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     stamp = now if database_kind == "postgresql" else now.replace(tzinfo=None)
     with app.app_context():

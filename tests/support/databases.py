@@ -41,5 +41,8 @@ def migrate(app) -> None:
     """Build the schema the way production does: by running every migration."""
     import flask_migrate
 
+    from app.database import enable_migrations
+
+    enable_migrations(app)
     with app.app_context():
         flask_migrate.upgrade()
