@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.accounts.services import user_by_email
@@ -71,31 +72,74 @@ SPACE_DEFAULTS: dict[str, Any] = {
 
 def visible_venue(actor: User | None, venue_id: int) -> Venue:
     """The venue, or NotFound when it does not exist or the actor may not know it does."""
-    venue = db.session.get(Venue, venue_id)
-    if venue is None or not venue.can_see(actor):
+    venue, manages = _venue_and_manages(actor, venue_id)
+    if venue is None or not (venue.published or manages):  # Venue.can_see
         raise NotFound()
     return venue
 
 
 def managed_venue(actor: User, venue_id: int) -> Venue:
-    venue = visible_venue(actor, venue_id)
-    if not venue.can_manage(actor):
+    venue, manages = _venue_and_manages(actor, venue_id)
+    if venue is None or not (venue.published or manages):
+        raise NotFound()
+    if not manages:
         raise Forbidden(detail=str(_l("Only the managers of this venue may change it.")))
     return venue
 
 
 def visible_space(actor: User | None, space_id: int) -> Space:
-    space = db.session.get(Space, space_id)
-    if space is None or not space.can_see(actor):
+    space, manages = _space_and_manages(actor, space_id)
+    if space is None or not (space.venue.published or manages):  # Space.can_see
         raise NotFound()
     return space
 
 
 def managed_space(actor: User, space_id: int) -> Space:
-    space = visible_space(actor, space_id)
-    if not space.can_manage(actor):
+    space, manages = _space_and_manages(actor, space_id)
+    if space is None or not (space.venue.published or manages):
+        raise NotFound()
+    if not manages:
         raise Forbidden(detail=str(_l("Only the managers of this venue may change it.")))
     return space
+
+
+# Whether the actor is among the venue's managers, asked in the statement that reads the venue
+# or space: every manager page checks it, and loading `Venue.managers` costs another statement.
+_MANAGES = (
+    sa.exists()
+    .where(venue_managers.c.venue_id == Venue.id, venue_managers.c.user_id == sa.bindparam("actor_id"))
+    .label("manages")
+)
+_VENUE = sa.select(Venue, _MANAGES).where(Venue.id == sa.bindparam("venue_id"))
+_SPACE = (
+    sa.select(Space, Venue, _MANAGES)
+    .join(Venue, Venue.id == Space.venue_id)
+    .where(Space.id == sa.bindparam("space_id"))
+)
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return actor.id if actor is not None and actor.is_authenticated else None
+
+
+def _venue_and_manages(actor: User | None, venue_id: int) -> tuple[Venue | None, bool]:
+    """The venue (None when there is none) and whether `actor` may manage it (Venue.can_manage)."""
+    actor_id = _actor_id(actor)
+    row = db.session.execute(_VENUE, {"venue_id": venue_id, "actor_id": actor_id}).first()
+    if row is None:
+        return None, False
+    return row.Venue, actor_id is not None and (actor.is_admin or bool(row.manages))
+
+
+def _space_and_manages(actor: User | None, space_id: int) -> tuple[Space | None, bool]:
+    """The space with its venue (None when there is none) and whether `actor` may manage it."""
+    actor_id = _actor_id(actor)
+    row = db.session.execute(_SPACE, {"space_id": space_id, "actor_id": actor_id}).first()
+    if row is None:
+        return None, False
+    # The session holds objects weakly: tie the venue to the space, or it is read again.
+    set_committed_value(row.Space, "venue", row.Venue)
+    return row.Space, actor_id is not None and (actor.is_admin or bool(row.manages))
 
 
 def venues_managed_by(actor: User) -> list[Venue]:
