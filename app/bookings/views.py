@@ -214,7 +214,6 @@ def calendar(venue_id: int):
         today=today,
         previous=first - step,
         next=first + step,
-        block_form=VenueBlockForm(),
     )
 
 
