@@ -287,7 +287,8 @@ def set_role(actor: User, user_id: int, role: str) -> User:
 
 def set_active(actor: User, user_id: int, active: bool) -> User:
     """Deactivate or reactivate an account. An inactive account cannot log in or use its API
-    tokens (see `authenticate`, `user_for_token` and the session loader); its bookings stay."""
+    tokens (see `authenticate`, `user_for_token` and the session loader), and its calendar feed
+    is gone (`feeds.owner`); its bookings stay."""
     _require_admin(actor)
     user = _account(user_id)
     if user.id == actor.id and not active:

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -45,6 +48,7 @@ REFRESH = "PT1H"
 # the repeated hour at the end of DST in UTC, control characters left out, a literal backslash-N
 # kept as text) and ETag parts per feed kind.
 FORMAT_VERSION = "2"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 MEMBER_ZONE = "Europe/Amsterdam"  # a member's feed window turns at midnight here
 
 
@@ -133,13 +137,41 @@ class Owner(NamedTuple):
         """Changes whenever the body would: the counters (app/versions.py) cover every row the
         body shows; the window slides at local midnight; the language picks the words."""
         first = now.astimezone(self.zone).date() - timedelta(days=PAST_DAYS)
-        parts = (FORMAT_VERSION, kind, str(owner_id), self.language, first.isoformat(), *map(str, self.versions))
+        parts = (fingerprint(), kind, str(owner_id), self.language, first.isoformat(), *map(str, self.versions))
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+@functools.cache
+def fingerprint() -> str:
+    """What a body depends on besides the database's rows: its layout (FORMAT_VERSION), the time
+    zone rules and the translations. Part of every ETag, so a release or a tzdata update that
+    changes how a feed reads makes every calendar app fetch it again."""
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\x1f{tz_version()}".encode())
+    for catalogue in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo")):
+        digest.update(b"\x1f" + catalogue.parent.parent.name.encode() + b"\x1f" + catalogue.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def tz_version(paths=None) -> str:
+    """The version of the time zone database zoneinfo reads: the system's (its tzdata.zi names
+    it), else the tzdata package's."""
+    for directory in zoneinfo.TZPATH if paths is None else paths:
+        try:
+            with (Path(directory) / "tzdata.zi").open(encoding="utf-8") as source:
+                first = source.readline()
+        except OSError:
+            continue
+        if first.startswith("# version "):
+            return first.split()[-1]
+    try:
+        return importlib.metadata.version("tzdata")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def owner(kind: str, owner_id: int, language: str = "nl") -> Owner | None:
     """The feed owner's secret and versions (with the database's epoch); None when there is no
-    such owner.
+    such owner (or the member is deactivated).
 
     Member feeds show their spaces' and venues' names (`places`); venue and space feeds show
     members' names and addresses (`people`); a venue feed shows all its spaces: the sum of their
@@ -163,7 +195,7 @@ def _owner_stmt(kind: str) -> sa.Select:
             versions.shared(versions.EPOCH),
             User.version,
             versions.shared(versions.PLACES),
-        ).where(User.id == owner_id)
+        ).where(User.id == owner_id, User.active.is_(True))  # a deactivated member's feed is gone
     if kind == "venue":
         return sa.select(
             Venue.feed_token,

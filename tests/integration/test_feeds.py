@@ -512,3 +512,48 @@ def test_after_a_restore_a_new_epoch_changes_every_etag(app, client, runner, wor
         after = client.get(path)
         assert after.data == before[path].data and after.headers["ETag"] != before[path].headers["ETag"]
         assert client.get(path, headers={"If-None-Match": before[path].headers["ETag"]}).status_code == 200
+
+
+def test_a_deactivated_members_feed_is_gone(app, client, world, make_user):
+    """Deactivating an account ends its feed too (as its log-in and API tokens), also for a poll
+    that holds the last ETag; reactivating brings the same URL back."""
+    from app.accounts.services import set_active
+
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    served = client.get(path)
+    assert served.status_code == 200
+    admin = make_user("admin", email="admin@example.org")
+    with app.app_context():
+        set_active(db.session.get(User, admin.id), world["anouk"].id, False)
+        db.session.commit()
+    assert client.get(path).status_code == 404
+    assert client.get(path, headers={"If-None-Match": served.headers["ETag"]}).status_code == 404
+    with app.app_context():
+        set_active(db.session.get(User, admin.id), world["anouk"].id, True)
+        db.session.commit()
+    again = client.get(path)
+    assert again.status_code == 200 and again.data == served.data
+
+
+def test_a_release_that_changes_how_feeds_read_changes_every_etag(client, world, monkeypatch):
+    """The ETag holds a fingerprint of the body's layout, the time zone rules and the
+    translations: after an update of any of them calendar apps fetch the feed again."""
+    import app.feeds.feeds as feeds
+
+    anouk = world["tokens"]["anouk"]
+    book(client, anouk, world["room"], "2026-12-01T09:00", "2026-12-01T12:00")
+    path = feed_path(client, anouk)
+    before = client.get(path)
+    assert client.get(path, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304
+    tz_version = feeds.tz_version
+    monkeypatch.setattr(feeds, "tz_version", lambda: "2099z")
+    feeds.fingerprint.cache_clear()
+    try:
+        after = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
+    finally:
+        monkeypatch.setattr(feeds, "tz_version", tz_version)
+        feeds.fingerprint.cache_clear()
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert client.get(path, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304
