@@ -19,6 +19,7 @@ from datetime import datetime
 from email.utils import format_datetime as rfc2822_date
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
+from typing import NamedTuple
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_interval, match_skeleton
@@ -44,6 +45,14 @@ METHODS = {
 }
 SUBJECT_LENGTH = 300
 DEFAULT_SENDER = "Dichtbij <noreply@dichtbij.local>"
+
+
+class Recipient(NamedTuple):
+    """Who a mail goes to, as the outbox keeps it: a `User` serves as well."""
+
+    name: str
+    email: str
+    language: str
 
 
 @dataclass
@@ -129,7 +138,7 @@ def _catalogue_gettext():
     return gettext
 
 
-def texts_for(booking: Booking, event: str, recipient: User, message: str) -> Texts:
+def texts_for(booking: Booking, event: str, recipient: User | Recipient, message: str) -> Texts:
     """Call inside force_locale(recipient.language)."""
     gettext = _catalogue_gettext()
     space, venue = booking.space, booking.space.venue
@@ -243,7 +252,7 @@ def _sender(configured: str) -> tuple[str, str]:
     return mime.header_address(one_line(sender_name), sender_address, "From"), domain
 
 
-def compose_booking_mail(booking: Booking, event: str, recipient: User, message: str = "") -> Mail:
+def compose_booking_mail(booking: Booking, event: str, recipient: User | Recipient, message: str = "") -> Mail:
     """One complete message about `booking` to `recipient`, in the recipient's language."""
     method = METHODS[event]
     with force_locale(recipient.language):

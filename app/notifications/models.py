@@ -1,4 +1,4 @@
-"""The outbox: mails composed inside a booking's transaction, waiting to be delivered."""
+"""The outbox: mails written inside a booking's transaction, waiting to be delivered."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from app.extensions import db
 
 
 class OutboxMessage(db.Model):
-    """One composed e-mail to one recipient, stored whole so delivery never recomposes it.
+    """One e-mail to one recipient. Stored whole once composed, so a retry sends the same bytes.
+    A mail announcing a new booking is composed when it is first sent (`message` empty until
+    then), from what the row keeps of its recipient (`recipient_name`, `language`) and `note`.
 
     Due when `sent_at` is empty and `next_attempt_at` has passed. A sender claims a row by
     setting `claimed_until` (only if nobody else holds it), so two senders never send it twice.
@@ -26,9 +28,12 @@ class OutboxMessage(db.Model):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", ondelete="SET NULL"), index=True)
     event: Mapped[str] = mapped_column(sa.String(20))
     recipient: Mapped[str] = mapped_column(sa.String(254))
+    recipient_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    language: Mapped[str] = mapped_column(sa.String(2), default="nl")
+    note: Mapped[str] = mapped_column(sa.Text, default="")  # the manager's message or reason
     subject: Mapped[str] = mapped_column(sa.String(300))
-    # The full RFC 5322 message, CRLF line endings, as it goes over SMTP.
-    message: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # The full RFC 5322 message, CRLF line endings, as it goes over SMTP (None: not composed yet).
+    message: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

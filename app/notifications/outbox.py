@@ -1,7 +1,13 @@
 """The outbox: booking mails written in the booking's transaction, delivered after the commit.
 
 Writing the mail into the same transaction as the booking means a booking never exists without
-its mail, and a rolled-back booking sends none. Delivery happens outside any booking transaction:
+its mail, and a rolled-back booking sends none. A mail that announces a new booking (`ANNOUNCEMENTS`)
+is composed when it is first sent, outside the booking's write transaction: composing was most of
+a booking's time under the write lock, where on SQLite every other booking waits. A booking that is
+gone or no longer holds by then has nothing to announce, and its mail is dropped. A mail about a
+change is composed with the change, so it still goes out when the booking is deleted afterwards.
+Once composed, a message is stored whole: a retry sends the same bytes. Delivery happens outside
+any booking transaction:
 right after the commit by the process's one sender thread (short SMTP timeout, so a slow server
 never delays a response; what is committed while it sends goes in its next batch), and from
 `flask mail send` on a timer for everything that failed. A failure only schedules a retry, with
@@ -20,20 +26,23 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.accounts.models import User
 from app.bookings.models import Booking
-from app.bookings.transaction import writer_turn
+from app.bookings.transaction import begin_reading, writer_turn
 from app.db import now_utc
 from app.extensions import db
-from app.notifications.compose import METHODS, compose_booking_mail
+from app.notifications.compose import METHODS, Mail, Recipient, compose_booking_mail
 from app.notifications.models import OutboxMessage
 from app.notifications.smtp import DeliveryError, describe, envelope_sender, transport_from_config
+from app.venues.models import Space
 
 log = logging.getLogger(__name__)
 
 EVENTS = tuple(METHODS)
+# Composed when first sent (see above); sent only while the booking still holds its seats.
+ANNOUNCEMENTS = frozenset({"confirmed", "pending", "new_request"})
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=6)
 # How long a sender may hold a message before another may take it over (a sender that died).
@@ -71,7 +80,8 @@ def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[
       "cancelled"  -> to the member: METHOD:CANCEL, with the reason when a manager cancelled
       "updated"    -> to the member: METHOD:REQUEST with the new times
     A block (booking.kind == "block", booking.member is None) gets no member mail.
-    `message` is the manager's optional message/reason, shown in the mail.
+    `message` is the manager's optional message/reason, shown in the mail. The first three
+    (`ANNOUNCEMENTS`) are composed when they are first sent; the others now.
     """
     if event not in METHODS:
         raise ValueError(f"unknown booking event {event!r}; expected one of {', '.join(EVENTS)}")
@@ -87,18 +97,23 @@ def queue_booking_mail(booking: Booking, event: str, message: str = "") -> list[
         if not user.email.isascii():  # an address from before they were normalised: plain SMTP cannot carry it
             log.warning("no %s mail for booking %s: %r is not an ASCII address", event, booking.id, user.email)
             continue
-        mail = compose_booking_mail(booking, event, user, message)
         values = {
             "booking_id": booking.id,
             "event": event,
-            "recipient": mail.recipient,
-            "subject": mail.subject,
-            "message": mail.message,
+            "recipient": user.email,
+            "recipient_name": user.name,
+            "language": user.language,
+            "note": message,
+            "subject": "",
+            "message": None,
             "created_at": now,
             "next_attempt_at": now,
             "attempts": 0,
             "last_error": "",
         }
+        if event not in ANNOUNCEMENTS:
+            mail = compose_booking_mail(booking, event, user, message)
+            values.update(subject=mail.subject, message=mail.message)
         queued.append(OutboxMessage(id=_insert(values), **values))
     return queued
 
@@ -147,6 +162,12 @@ _CLAIMED = (
     OutboxMessage.message,
     OutboxMessage.created_at,
     OutboxMessage.attempts,
+    # what composing an announcement needs
+    OutboxMessage.booking_id,
+    OutboxMessage.event,
+    OutboxMessage.recipient_name,
+    OutboxMessage.language,
+    OutboxMessage.note,
 )
 
 
@@ -190,40 +211,47 @@ def _claim(message_id: int, now: datetime) -> sa.Row | None:
 _TABLE = OutboxMessage.__table__
 # Each only touches a row this sender still holds (`held`: the claimed_until it set), so a sender
 # whose claim ran out never overwrites what the sender that took the row over recorded.
+_HELD = sa.and_(_TABLE.c.id == sa.bindparam("m_id"), _TABLE.c.claimed_until == sa.bindparam("held"))
+# A message composed by this sender is stored with the outcome (None: keep the stored one).
+_COMPOSED = {
+    "subject": sa.func.coalesce(sa.bindparam("subject", type_=sa.String), _TABLE.c.subject),
+    "message": sa.func.coalesce(sa.bindparam("message", type_=sa.LargeBinary), _TABLE.c.message),
+}
 _SETTLE_SENT = (
     sa.update(_TABLE)
-    .where(_TABLE.c.id == sa.bindparam("m_id"), _TABLE.c.claimed_until == sa.bindparam("held"))
-    .values(claimed_until=None, sent_at=sa.bindparam("sent_at"), last_error="")
+    .where(_HELD)
+    .values(claimed_until=None, sent_at=sa.bindparam("sent_at"), last_error="", **_COMPOSED)
 )
 _SETTLE_FAILED = (
     sa.update(_TABLE)
-    .where(_TABLE.c.id == sa.bindparam("m_id"), _TABLE.c.claimed_until == sa.bindparam("held"))
+    .where(_HELD)
     .values(
         claimed_until=None,
         attempts=sa.bindparam("attempts"),
         next_attempt_at=sa.bindparam("next_attempt_at"),
         last_error=sa.bindparam("last_error"),
+        **_COMPOSED,
     )
 )
-_RELEASE = (
-    sa.update(_TABLE)
-    .where(_TABLE.c.id == sa.bindparam("m_id"), _TABLE.c.claimed_until == sa.bindparam("held"))
-    .values(claimed_until=None)
-)
+_RELEASE = sa.update(_TABLE).where(_HELD).values(claimed_until=None)
+_DROP = sa.delete(_TABLE).where(_HELD)  # an announcement of a booking that is gone
 SETTLE_ATTEMPTS = 5
 
 
-def _settle_many(sent: list[dict], failed: list[dict], released: list[dict] = ()) -> None:
-    """Record what became of claimed messages (sent, rescheduled, or given back unsent), in one
-    write transaction. Tried again on failure: the mails are out, and a claim left standing
-    would send them again when it runs out."""
-    if not (sent or failed or released):
+def _settle_many(sent: list[dict], failed: list[dict], released: list[dict] = (), dropped: list[dict] = ()) -> None:
+    """Record what became of claimed messages (sent, rescheduled, given back unsent, or dropped),
+    in one write transaction. Tried again on failure: the mails are out, and a claim left
+    standing would send them again when it runs out."""
+    if not (sent or failed or released or dropped):
         return
+    kept = {"subject": None, "message": None}  # what the row holds, unless this sender composed it
+    sent, failed = [{**kept, **row} for row in sent], [{**kept, **row} for row in failed]
     for attempt in range(SETTLE_ATTEMPTS):
         try:
             with writer_turn():
                 _begin_write()
-                for statement, rows in ((_SETTLE_SENT, sent), (_SETTLE_FAILED, failed), (_RELEASE, released)):
+                settled = ((_SETTLE_SENT, sent), (_SETTLE_FAILED, failed), (_RELEASE, released), (_DROP, dropped))
+                for statement, rows in settled:
                     if rows:
                         db.session.execute(statement, list(rows))
                 db.session.commit()
@@ -277,50 +305,107 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
         for first in range(0, len(ids), BATCH):
             moment = now or now_utc()
             held = moment + CLAIM
-            done, broken, released = [], [], []
+            done, broken, released, dropped = [], [], [], []
             started = time.monotonic()
-            for claimed in _claim_many(ids[first : first + BATCH], moment):
+            claimed_rows = _claim_many(ids[first : first + BATCH], moment)
+            composed = _compose_announcements([row for row in claimed_rows if row.message is None])
+            for claimed in claimed_rows:
                 if time.monotonic() - started > CLAIM.total_seconds() / 2:
                     # A slow mail server: give the rest back before the claim runs out and
                     # another sender takes them while this one still might send them.
                     released.append({"m_id": claimed.id, "held": held})
                     continue
-                name = f"{claimed.created_at:%Y%m%dT%H%M%SZ}-{claimed.id}"
-                try:
-                    transport.send(sender, claimed.recipient, claimed.message, name)
-                except Exception as exc:
-                    if isinstance(exc, DeliveryError):
-                        error = str(exc)
+                message, error = claimed.message, None
+                stored = {"subject": None, "message": None}  # keep what the row holds
+                if message is None:
+                    mail = composed.get(claimed.id)
+                    if mail is None:  # the booking is gone or no longer holds: nothing to announce
+                        dropped.append({"m_id": claimed.id, "held": held})
+                        continue
+                    if isinstance(mail, Exception):
+                        error = describe(mail)
                     else:
+                        message, stored = mail.message, {"subject": mail.subject, "message": mail.message}
+                if error is None:
+                    name = f"{claimed.created_at:%Y%m%dT%H%M%SZ}-{claimed.id}"
+                    try:
+                        transport.send(sender, claimed.recipient, message, name)
+                    except DeliveryError as exc:
+                        error = str(exc)
+                    except Exception as exc:
                         log.exception("unexpected error sending mail %s", claimed.id)
                         error = describe(exc)
-                    attempts = claimed.attempts + 1
-                    next_attempt_at = moment + retry_delay(attempts)
-                    broken.append(
-                        {
-                            "m_id": claimed.id,
-                            "held": held,
-                            "attempts": attempts,
-                            "next_attempt_at": next_attempt_at,
-                            "last_error": error[:500],
-                        }
-                    )
-                    failed += 1
-                    log.warning(
-                        "mail %s to %s not sent (attempt %s, next at %s): %s",
-                        claimed.id,
-                        claimed.recipient,
-                        attempts,
-                        next_attempt_at.isoformat(),
-                        error,
-                    )
-                else:
-                    done.append({"m_id": claimed.id, "held": held, "sent_at": now_utc()})
+                if error is None:
+                    done.append({"m_id": claimed.id, "held": held, "sent_at": now_utc(), **stored})
                     sent += 1
-            _settle_many(done, broken, released)
+                    continue
+                attempts = claimed.attempts + 1
+                next_attempt_at = moment + retry_delay(attempts)
+                broken.append(
+                    {
+                        "m_id": claimed.id,
+                        "held": held,
+                        "attempts": attempts,
+                        "next_attempt_at": next_attempt_at,
+                        "last_error": error[:500],
+                        **stored,
+                    }
+                )
+                failed += 1
+                log.warning(
+                    "mail %s to %s not sent (attempt %s, next at %s): %s",
+                    claimed.id,
+                    claimed.recipient,
+                    attempts,
+                    next_attempt_at.isoformat(),
+                    error,
+                )
+            _settle_many(done, broken, released, dropped)
     finally:
         transport.close()
     return sent, failed
+
+
+def _compose_announcements(rows: list[sa.Row]) -> dict[int, Mail | Exception | None]:
+    """Compose the claimed announcements from their bookings as they are now: a Mail each, None
+    when the booking is gone or no longer holds its seats (or no longer waits, for a manager's
+    request to approve), the exception when composing failed (the row is retried). The bookings
+    are read in one statement, in a reading transaction (on SQLite it takes no write lock), which
+    ends before anything is sent."""
+    if not rows:
+        return {}
+    found: dict[int, Mail | Exception | None] = {}
+    begin_reading()
+    try:
+        booking_ids = {row.booking_id for row in rows if row.booking_id is not None}
+        bookings = {
+            booking.id: booking
+            for booking in db.session.scalars(
+                sa.select(Booking)
+                .where(Booking.id.in_(booking_ids))
+                .options(joinedload(Booking.space).joinedload(Space.venue), joinedload(Booking.member))
+            )
+        }
+        for row in rows:
+            booking = bookings.get(row.booking_id)
+            if booking is None or not _still_news(booking, row.event):
+                found[row.id] = None
+                continue
+            try:
+                found[row.id] = compose_booking_mail(
+                    booking, row.event, Recipient(row.recipient_name, row.recipient, row.language), row.note
+                )
+            except Exception as exc:  # a bug: the others still go, this one is retried
+                log.exception("composing mail %s failed", row.id)
+                found[row.id] = exc
+    finally:
+        db.session.rollback()  # nothing was written: end the reading transaction
+    return found
+
+
+def _still_news(booking: Booking, event: str) -> bool:
+    """A request to approve while it waits; the member's announcement while the seats are held."""
+    return booking.status == "pending" if event == "new_request" else booking.holds_seats
 
 
 def queued_count() -> int:

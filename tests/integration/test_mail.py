@@ -46,6 +46,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes
 
 
 @dataclass
@@ -54,7 +55,8 @@ class Collector:
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook
         message = email.message_from_bytes(envelope.original_content, policy=policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        raw = envelope.original_content
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, raw))
         return "250 Message accepted for delivery"
 
 
@@ -350,9 +352,9 @@ def test_text_beyond_ascii_and_long_lines_survive_the_trip(app, make_user, scene
     title = "Café-avond ☕ " + "lang " * 60
     queue(app, add_booking(app, scene, member.id, title=title[:200]), "confirmed")
     with app.app_context():
-        [row] = db.session.scalars(sa.select(OutboxMessage)).all()
-        raw = row.message
         assert deliver_pending() == (1, 0)
+        [row] = db.session.scalars(sa.select(OutboxMessage)).all()
+        raw = row.message  # as composed when sent, and kept
     assert raw.isascii()
     assert all(len(line) <= 78 for line in raw.split(b"\r\n")[:40] if not line.startswith(b"Message-ID"))
     assert b"\n" not in raw.replace(b"\r\n", b"")
@@ -409,6 +411,67 @@ def test_mail_is_part_of_the_bookings_transaction(app, make_user, scene):
         queue_booking_mail(db.session.get(Booking, booking_id), "confirmed")
         db.session.rollback()
     assert outbox(app) == []
+
+
+def test_an_announcement_is_composed_when_it_is_sent_and_kept(app, make_user, scene, smtp_server, mail_to):
+    """A new booking's mail is written uncomposed (composing is not done under the write lock);
+    the first attempt composes it and stores it, and a retry after a failure sends the same bytes."""
+    member = make_user(email="anne@example.org", language="en")
+    queue(app, add_booking(app, scene, member.id), "confirmed")
+    [row] = outbox(app)
+    assert (row.message, row.subject, row.recipient_name, row.language) == (None, "", member.name, "en")
+    mail_to(free_port())  # the first attempt fails: what it composed is kept
+    t0 = now_utc()
+    with app.app_context():
+        assert deliver_pending(now=t0) == (0, 1)
+    [row] = outbox(app)
+    assert row.message is not None and row.subject.startswith("Booking confirmed: Zaal 1")
+    assert row.attempts == 1 and row.sent_at is None
+    composed = row.message
+    mail_to(smtp_server.port)
+    with app.app_context():
+        assert deliver_pending(now=t0 + timedelta(minutes=2)) == (1, 0)
+    [received] = smtp_server.received
+    assert received.raw == composed  # the same message, Message-ID and all
+    [row] = outbox(app)
+    assert row.message == composed and row.sent_at is not None
+
+
+def test_a_change_is_composed_with_the_change(app, make_user, scene):
+    """Mails about a change are composed in its transaction: they still go when the booking is
+    deleted afterwards (a cancellation must reach the member's calendar)."""
+    member = make_user(email="anne@example.org", language="en")
+    booking_id = add_booking(app, scene, member.id, status="cancelled")
+    queue(app, booking_id, "cancelled")
+    [row] = outbox(app)
+    assert row.message is not None and row.subject.startswith("Booking cancelled")
+
+
+def test_an_announcement_of_what_no_longer_holds_is_not_sent(app, make_user, scene, smtp_server, mail_to):
+    """A booking cancelled or deleted before its announcement went has nothing to announce: only
+    the cancellation goes; a request no longer waiting is not sent to the managers."""
+    mail_to(smtp_server.port)
+    anne = make_user(email="anne@example.org", language="en")
+    bob = make_user(email="bob@example.org", language="en")
+    cancelled = add_booking(app, scene, anne.id)
+    queue(app, cancelled, "confirmed")
+    deleted = add_booking(app, scene, bob.id)
+    queue(app, deleted, "confirmed")
+    next_day = {"start": START + timedelta(days=1), "end": END + timedelta(days=1)}
+    approved = add_booking(app, scene, bob.id, status="pending", **next_day)
+    queue(app, approved, "new_request")
+    with app.app_context():
+        booking = db.session.get(Booking, cancelled)
+        booking.status = "cancelled"
+        queue_booking_mail(booking, "cancelled")
+        db.session.delete(db.session.get(Booking, deleted))
+        db.session.get(Booking, approved).status = "confirmed"
+        db.session.commit()
+        assert deliver_pending() == (1, 0)
+    [received] = smtp_server.received
+    assert received.recipients == ["anne@example.org"]
+    assert received.message["Subject"].startswith("Booking cancelled")
+    assert [(row.event, row.sent_at is not None) for row in outbox(app)] == [("cancelled", True)]
 
 
 def test_unknown_event_is_refused(app, make_user, scene):
