@@ -144,8 +144,10 @@ class Owner(NamedTuple):
 @functools.cache
 def fingerprint() -> str:
     """What a body depends on besides the database's rows: its layout (FORMAT_VERSION), the time
-    zone rules and the translations. Part of every ETag, so a release or a tzdata update that
-    changes how a feed reads makes every calendar app fetch it again."""
+    zone rules and the translations. Part of every ETag, so a release that bumps the layout or
+    changes a catalogue, or a tzdata update, makes every calendar app fetch its feed again.
+    (Servers behind one address must then run the same catalogues and tzdata, or their ETags
+    differ for the same feed.)"""
     digest = hashlib.sha256(f"{FORMAT_VERSION}\x1f{tz_version()}".encode())
     for catalogue in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo")):
         digest.update(b"\x1f" + catalogue.parent.parent.name.encode() + b"\x1f" + catalogue.read_bytes())
@@ -153,8 +155,8 @@ def fingerprint() -> str:
 
 
 def tz_version(paths=None) -> str:
-    """The version of the time zone database zoneinfo reads: the system's (its tzdata.zi names
-    it), else the tzdata package's."""
+    """The version of the time zone database: named by the first `tzdata.zi` on zoneinfo's
+    search path (Debian's tzdata has one), else the tzdata package's version."""
     for directory in zoneinfo.TZPATH if paths is None else paths:
         try:
             with (Path(directory) / "tzdata.zi").open(encoding="utf-8") as source:

@@ -252,8 +252,11 @@ def _sender(configured: str) -> tuple[str, str]:
     return mime.header_address(one_line(sender_name), sender_address, "From"), domain
 
 
-def compose_booking_mail(booking: Booking, event: str, recipient: User | Recipient, message: str = "") -> Mail:
-    """One complete message about `booking` to `recipient`, in the recipient's language."""
+def compose_booking_mail(
+    booking: Booking, event: str, recipient: User | Recipient, message: str = "", *, key: str | None = None
+) -> Mail:
+    """One complete message about `booking` to `recipient`, in the recipient's language. `key`
+    makes the Message-ID (a mail composed again, by a sender that took over, keeps it)."""
     method = METHODS[event]
     with force_locale(recipient.language):
         texts = texts_for(booking, event, recipient, message)
@@ -276,7 +279,7 @@ def compose_booking_mail(booking: Booking, event: str, recipient: User | Recipie
         ("To", mime.header_address(one_line(recipient.name), recipient.email)),
         ("Subject", mime.header_text("Subject", texts.subject)),
         ("Date", rfc2822_date(now_utc())),
-        ("Message-ID", make_msgid(domain=domain)),
+        ("Message-ID", f"<{key}@{domain}>" if key else make_msgid(domain=domain)),
         ("Content-Language", recipient.language),
         ("Auto-Submitted", "auto-generated"),
     ]

@@ -12,9 +12,10 @@ from app.extensions import db
 
 
 class OutboxMessage(db.Model):
-    """One e-mail to one recipient. Stored whole once composed, so a retry sends the same bytes.
-    A mail announcing a new booking is composed when it is first sent (`message` empty until
-    then), from what the row keeps of its recipient (`recipient_name`, `language`) and `note`.
+    """One e-mail to one recipient, stored whole once composed: a retry sends the same bytes.
+    A mail announcing a new booking is composed by its first delivery attempt (`message` empty
+    until then), from what the row keeps of its recipient (`recipient_name`, `language`) and
+    `note`; see `outbox` for when it is dropped instead.
 
     Due when `sent_at` is empty and `next_attempt_at` has passed. A sender claims a row by
     setting `claimed_until` (only if nobody else holds it), so two senders never send it twice.

@@ -2,12 +2,14 @@
 
 Writing the mail into the same transaction as the booking means a booking never exists without
 its mail, and a rolled-back booking sends none. A mail that announces a new booking (`ANNOUNCEMENTS`)
-is composed when it is first sent, outside the booking's write transaction: composing was most of
-a booking's time under the write lock, where on SQLite every other booking waits. A booking that is
-gone or no longer holds by then has nothing to announce, and its mail is dropped. A mail about a
+is composed by its first delivery attempt, outside the booking's write transaction: composing was
+most of a booking's time under the write lock, where on SQLite every other booking waits. When the
+booking is gone or no longer in the state announced by then (cancelled, or approved or declined
+before "request received" went), the mail is dropped: what replaced it follows. A mail about a
 change is composed with the change, so it still goes out when the booking is deleted afterwards.
-Once composed, a message is stored whole: a retry sends the same bytes. Delivery happens outside
-any booking transaction:
+Once composed, a message is stored with the attempt's outcome and sent as stored from then on;
+a sender that dies before storing it leaves it to be composed again, with the same Message-ID.
+Delivery happens outside any booking transaction:
 right after the commit by the process's one sender thread (short SMTP timeout, so a slow server
 never delays a response; what is committed while it sends goes in its next batch), and from
 `flask mail send` on a timer for everything that failed. A failure only schedules a retry, with
@@ -41,7 +43,8 @@ from app.venues.models import Space
 log = logging.getLogger(__name__)
 
 EVENTS = tuple(METHODS)
-# Composed when first sent (see above); sent only while the booking still holds its seats.
+# Composed by their first delivery attempt (see above), and only while the booking is still in
+# the state they announce.
 ANNOUNCEMENTS = frozenset({"confirmed", "pending", "new_request"})
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=6)
@@ -234,7 +237,7 @@ _SETTLE_FAILED = (
     )
 )
 _RELEASE = sa.update(_TABLE).where(_HELD).values(claimed_until=None)
-_DROP = sa.delete(_TABLE).where(_HELD)  # an announcement of a booking that is gone
+_DROP = sa.delete(_TABLE).where(_HELD)  # an announcement with nothing left to announce
 SETTLE_ATTEMPTS = 5
 
 
@@ -368,8 +371,8 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
 
 def _compose_announcements(rows: list[sa.Row]) -> dict[int, Mail | Exception | None]:
     """Compose the claimed announcements from their bookings as they are now: a Mail each, None
-    when the booking is gone or no longer holds its seats (or no longer waits, for a manager's
-    request to approve), the exception when composing failed (the row is retried). The bookings
+    when the booking is gone or no longer as announced (`_still_news`), the exception when
+    composing failed (the row is retried with back-off, like a refused delivery). The bookings
     are read in one statement, in a reading transaction (on SQLite it takes no write lock), which
     ends before anything is sent."""
     if not rows:
@@ -392,9 +395,9 @@ def _compose_announcements(rows: list[sa.Row]) -> dict[int, Mail | Exception | N
                 found[row.id] = None
                 continue
             try:
-                found[row.id] = compose_booking_mail(
-                    booking, row.event, Recipient(row.recipient_name, row.recipient, row.language), row.note
-                )
+                recipient = Recipient(row.recipient_name, row.recipient, row.language)
+                key = f"dichtbij.{row.id}.{row.created_at:%Y%m%d%H%M%S}"
+                found[row.id] = compose_booking_mail(booking, row.event, recipient, row.note, key=key)
             except Exception as exc:  # a bug: the others still go, this one is retried
                 log.exception("composing mail %s failed", row.id)
                 found[row.id] = exc
@@ -404,8 +407,9 @@ def _compose_announcements(rows: list[sa.Row]) -> dict[int, Mail | Exception | N
 
 
 def _still_news(booking: Booking, event: str) -> bool:
-    """A request to approve while it waits; the member's announcement while the seats are held."""
-    return booking.status == "pending" if event == "new_request" else booking.holds_seats
+    """Whether the booking is still as the announcement says: confirmed for "confirmed", waiting
+    for "pending" and for the managers' "new_request" (an approval or a decline has its own mail)."""
+    return booking.status == ("confirmed" if event == "confirmed" else "pending")
 
 
 def queued_count() -> int:

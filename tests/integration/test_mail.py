@@ -437,6 +437,33 @@ def test_an_announcement_is_composed_when_it_is_sent_and_kept(app, make_user, sc
     assert row.message == composed and row.sent_at is not None
 
 
+def test_an_announcement_composed_again_keeps_its_message_id(app, make_user, scene):
+    """A sender that dies after sending but before storing what it composed leaves the row to be
+    composed again when its claim runs out: the Message-ID stays, so the receiver sees one mail."""
+    [message_id] = queue(app, add_booking(app, scene, make_user(language="en").id), "confirmed")
+    now = now_utc()
+    ids = set()
+    with app.app_context():
+        for moment in (now, now + outbox_module.CLAIM + timedelta(seconds=1)):
+            rows = outbox_module._claim_many([message_id], moment)
+            mail = outbox_module._compose_announcements(rows)[message_id]
+            ids.add(email.message_from_bytes(mail.message, policy=policy.default)["Message-ID"])
+    [only] = ids
+    assert only.startswith(f"<dichtbij.{message_id}.") and only.endswith("@dichtbij.local>")
+
+
+def test_claiming_without_update_returning(app, make_user, scene, smtp_server, mail_to, monkeypatch):
+    """SQLite before 3.35 has no UPDATE … RETURNING: the claim takes the rows one by one and
+    reads them back, with everything composing needs."""
+    mail_to(smtp_server.port)
+    member = make_user(email="anne@example.org", language="en")
+    queue(app, add_booking(app, scene, member.id), "confirmed")
+    with app.app_context():
+        monkeypatch.setattr(db.engine.dialect, "update_returning", False)
+        assert deliver_pending() == (1, 0)
+    assert smtp_server.to("anne@example.org")["Subject"].startswith("Booking confirmed: Zaal 1")
+
+
 def test_a_change_is_composed_with_the_change(app, make_user, scene):
     """Mails about a change are composed in its transaction: they still go when the booking is
     deleted afterwards (a cancellation must reach the member's calendar)."""
@@ -449,7 +476,8 @@ def test_a_change_is_composed_with_the_change(app, make_user, scene):
 
 def test_an_announcement_of_what_no_longer_holds_is_not_sent(app, make_user, scene, smtp_server, mail_to):
     """A booking cancelled or deleted before its announcement went has nothing to announce: only
-    the cancellation goes; a request no longer waiting is not sent to the managers."""
+    the cancellation goes; a request approved before "request received" went sends neither that
+    nor the managers' "to approve" (its approval mail says what happened)."""
     mail_to(smtp_server.port)
     anne = make_user(email="anne@example.org", language="en")
     bob = make_user(email="bob@example.org", language="en")
@@ -459,6 +487,7 @@ def test_an_announcement_of_what_no_longer_holds_is_not_sent(app, make_user, sce
     queue(app, deleted, "confirmed")
     next_day = {"start": START + timedelta(days=1), "end": END + timedelta(days=1)}
     approved = add_booking(app, scene, bob.id, status="pending", **next_day)
+    queue(app, approved, "pending")
     queue(app, approved, "new_request")
     with app.app_context():
         booking = db.session.get(Booking, cancelled)
