@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.availability import rules
@@ -30,7 +29,8 @@ from app.db import UTCDateTime, now_utc
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.feeds.import_models import ImportedBlock
-from app.venues.models import Space, Venue, venue_managers
+from app.venues.models import Space, Venue
+from app.venues.services import space_and_manages
 
 MAX_LIST_DAYS = 366
 
@@ -123,16 +123,6 @@ class _Statements:
     def __init__(self) -> None:
         space_id = sa.bindparam("space_id")
         lo, hi = sa.bindparam("lo", type_=UTCDateTime), sa.bindparam("hi", type_=UTCDateTime)
-        manages = (
-            sa.exists()
-            .where(venue_managers.c.venue_id == Space.venue_id, venue_managers.c.user_id == sa.bindparam("actor_id"))
-            .label("manages")
-        )
-        self.space = (
-            sa.select(Space, Venue, manages).join(Venue, Venue.id == Space.venue_id).where(Space.id == space_id)
-        )
-        self.space_read = self.space.execution_options(populate_existing=True)
-        self.space_locked = self.space_read.with_for_update(of=Space)
         self.windows = sa.select(OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes).where(
             OpeningWindow.space_id == space_id
         )
@@ -176,15 +166,11 @@ def _locked_space(actor: User, space_id: int) -> tuple[Space, bool]:
     """The space and its venue as they are now, read inside the write transaction (one statement;
     on PostgreSQL it takes the space's row lock, `lock_space`, as it reads), and whether `actor`
     manages the venue (asked in the same statement: no load of the venue's managers)."""
-    q = _statements()
-    query = q.space_locked if db.session.get_bind().dialect.name == "postgresql" else q.space_read
-    row = db.session.execute(query, {"space_id": space_id, "actor_id": actor.id}).first()
-    manages = row is not None and actor.is_authenticated and (actor.is_admin or bool(row.manages))
-    if row is None or not (row.Venue.published or manages):  # Space.can_see
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    space, manages = space_and_manages(actor, space_id, fresh=True, lock=postgresql)
+    if space is None or not (space.venue.published or manages):  # Space.can_see
         raise DomainError.on("space_id", _l("This space does not exist."))
-    # The session holds objects weakly: tie the venue to the space, or it is gone (and read again).
-    set_committed_value(row.Space, "venue", row.Venue)
-    return row.Space, manages
+    return space, manages
 
 
 def _describe(spans: list[tuple[datetime, datetime]], tz: ZoneInfo) -> str:

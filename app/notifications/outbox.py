@@ -319,10 +319,10 @@ def deliver(ids: Iterable[int], *, now: datetime | None = None, timeout: float |
                     released.append({"m_id": claimed.id, "held": held})
                     continue
                 message, error = claimed.message, None
-                stored = {"subject": None, "message": None}  # keep what the row holds
+                stored = {}  # what this sender composed, kept with the outcome
                 if message is None:
                     mail = composed.get(claimed.id)
-                    if mail is None:  # the booking is gone or no longer holds: nothing to announce
+                    if mail is None:  # the booking is gone or no longer as announced
                         dropped.append({"m_id": claimed.id, "held": held})
                         continue
                     if isinstance(mail, Exception):

@@ -72,39 +72,44 @@ SPACE_DEFAULTS: dict[str, Any] = {
 
 def visible_venue(actor: User | None, venue_id: int) -> Venue:
     """The venue, or NotFound when it does not exist or the actor may not know it does."""
-    venue, manages = _venue_and_manages(actor, venue_id)
-    if venue is None or not (venue.published or manages):  # Venue.can_see
-        raise NotFound()
-    return venue
+    return _seen_venue(actor, venue_id)[0]
 
 
 def managed_venue(actor: User, venue_id: int) -> Venue:
-    venue, manages = _venue_and_manages(actor, venue_id)
-    if venue is None or not (venue.published or manages):
-        raise NotFound()
+    venue, manages = _seen_venue(actor, venue_id)
     if not manages:
         raise Forbidden(detail=str(_l("Only the managers of this venue may change it.")))
     return venue
 
 
 def visible_space(actor: User | None, space_id: int) -> Space:
-    space, manages = _space_and_manages(actor, space_id)
-    if space is None or not (space.venue.published or manages):  # Space.can_see
-        raise NotFound()
-    return space
+    return _seen_space(actor, space_id)[0]
 
 
 def managed_space(actor: User, space_id: int) -> Space:
-    space, manages = _space_and_manages(actor, space_id)
-    if space is None or not (space.venue.published or manages):
-        raise NotFound()
+    space, manages = _seen_space(actor, space_id)
     if not manages:
         raise Forbidden(detail=str(_l("Only the managers of this venue may change it.")))
     return space
 
 
+def _seen_venue(actor: User | None, venue_id: int) -> tuple[Venue, bool]:
+    venue, manages = venue_and_manages(actor, venue_id)
+    if venue is None or not (venue.published or manages):  # Venue.can_see
+        raise NotFound()
+    return venue, manages
+
+
+def _seen_space(actor: User | None, space_id: int) -> tuple[Space, bool]:
+    space, manages = space_and_manages(actor, space_id)
+    if space is None or not (space.venue.published or manages):  # Space.can_see
+        raise NotFound()
+    return space, manages
+
+
 # Whether the actor is among the venue's managers, asked in the statement that reads the venue
-# or space: every manager page checks it, and loading `Venue.managers` costs another statement.
+# or space: every manager page (and every booking) checks it, and loading `Venue.managers` costs
+# another statement.
 _MANAGES = (
     sa.exists()
     .where(venue_managers.c.venue_id == Venue.id, venue_managers.c.user_id == sa.bindparam("actor_id"))
@@ -116,13 +121,15 @@ _SPACE = (
     .join(Venue, Venue.id == Space.venue_id)
     .where(Space.id == sa.bindparam("space_id"))
 )
+_SPACE_FRESH = _SPACE.execution_options(populate_existing=True)  # as it is now, whatever the session holds
+_SPACE_LOCKED = _SPACE_FRESH.with_for_update(of=Space)  # PostgreSQL: and the space's row lock
 
 
 def _actor_id(actor: User | None) -> int | None:
     return actor.id if actor is not None and actor.is_authenticated else None
 
 
-def _venue_and_manages(actor: User | None, venue_id: int) -> tuple[Venue | None, bool]:
+def venue_and_manages(actor: User | None, venue_id: int) -> tuple[Venue | None, bool]:
     """The venue (None when there is none) and whether `actor` may manage it (Venue.can_manage)."""
     actor_id = _actor_id(actor)
     row = db.session.execute(_VENUE, {"venue_id": venue_id, "actor_id": actor_id}).first()
@@ -131,10 +138,15 @@ def _venue_and_manages(actor: User | None, venue_id: int) -> tuple[Venue | None,
     return row.Venue, actor_id is not None and (actor.is_admin or bool(row.manages))
 
 
-def _space_and_manages(actor: User | None, space_id: int) -> tuple[Space | None, bool]:
-    """The space with its venue (None when there is none) and whether `actor` may manage it."""
+def space_and_manages(
+    actor: User | None, space_id: int, *, fresh: bool = False, lock: bool = False
+) -> tuple[Space | None, bool]:
+    """The space with its venue (None when there is none) and whether `actor` may manage it, in
+    one statement. `fresh` reads past what the session holds; `lock` also takes the space's row
+    lock (PostgreSQL's `SELECT … FOR UPDATE`)."""
     actor_id = _actor_id(actor)
-    row = db.session.execute(_SPACE, {"space_id": space_id, "actor_id": actor_id}).first()
+    query = _SPACE_LOCKED if lock else _SPACE_FRESH if fresh else _SPACE
+    row = db.session.execute(query, {"space_id": space_id, "actor_id": actor_id}).first()
     if row is None:
         return None, False
     # The session holds objects weakly: tie the venue to the space, or it is read again.
