@@ -7,12 +7,19 @@ from pathlib import Path
 
 import click
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Executable, event
+from sqlalchemy.engine import Row, make_url
 
 from app.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def plain_rows(statement: Executable, params: dict | None = None) -> list[Row]:
+    """All rows of a statement of plain columns, in the session's transaction, without the ORM's
+    result layer (made for entities: it costs about a microsecond a row more, and a search reads
+    hundreds) and fetched at once rather than row by row."""
+    return db.session.connection().execute(statement, params).all()
 
 
 def configure_engine_options(app: Flask) -> None:

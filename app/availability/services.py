@@ -17,6 +17,7 @@ from app.accounts.models import User
 from app.availability import rules
 from app.availability.localtime import day_range, start_of_day
 from app.availability.models import Closure, OpeningWindow
+from app.database import plain_rows
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.venues.access import actor_params, can_see_sql, who
@@ -145,9 +146,10 @@ def visible_space_limits(actor: User | None, space_id: int) -> SpaceLimits:
     """What free time depends on of a space the actor may see, from one plain row; NotFound as
     `venues.services.visible_space` (whose rule `can_see_sql` states in SQL)."""
     params = {"space_id": space_id, **actor_params(actor)}
-    row = db.session.execute(_space_limits_stmt(who(actor)), params).first()
-    if row is None or not row[6]:
+    rows = plain_rows(_space_limits_stmt(who(actor)), params)
+    if not rows or not rows[0][6]:
         raise NotFound()
+    row = rows[0]
     return SpaceLimits(*row[:5], ZoneInfo(row[5]))
 
 
@@ -206,7 +208,7 @@ def hours_and_closures(
     windows: dict[int, list[rules.Window]] = defaultdict(list)
     closures: dict[int, list[rules.Interval]] = defaultdict(list)
     made: dict[tuple[int, time, time], rules.Window] = {}  # spaces share their hours: one Window each
-    for space_id, weekday, opens, closes, c_start, c_end in db.session.execute(
+    for space_id, weekday, opens, closes, c_start, c_end in plain_rows(
         _hours_and_closures_stmt(weekdays is not None), params
     ):
         if weekday is None:

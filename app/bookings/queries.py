@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.availability import rules
 from app.bookings.models import HOLDING, Booking
-from app.extensions import db
+from app.database import plain_rows
 from app.feeds.import_models import ImportedBlock
 from app.venues.models import Space
 
@@ -27,7 +27,7 @@ def busy_for_spaces(space_ids: Sequence[int], start: datetime, end: datetime) ->
     if not space_ids:
         return {}
     busy: dict[int, list[rules.Busy]] = defaultdict(list)
-    rows = db.session.execute(_busy_stmt(), {"space_ids": list(space_ids), "start": start, "end": end})
+    rows = plain_rows(_busy_stmt(), {"space_ids": list(space_ids), "start": start, "end": end})
     for space_id, b_start, b_end, seats, whole, capacity in rows:
         busy[space_id].append(rules.Busy(b_start, b_end, capacity if whole else seats))
     return busy
@@ -83,7 +83,7 @@ class SpaceName(NamedTuple):
 def space_names(venue_id: int) -> list[SpaceName]:
     """The venue's spaces as its calendar lists them (in `Venue.spaces` order), without loading
     whole `Space` objects."""
-    rows = db.session.execute(sa.select(Space.id, Space.name).where(Space.venue_id == venue_id).order_by(Space.id))
+    rows = plain_rows(sa.select(Space.id, Space.name).where(Space.venue_id == venue_id).order_by(Space.id))
     return [SpaceName(*row) for row in rows]
 
 
@@ -99,9 +99,9 @@ def calendar_entries(
         return []
     params = {"space_ids": list(space_ids), "start": start, "end": end}
     if tuple(statuses) == ("pending",):
-        rows = db.session.execute(_entries_stmt(None), params)
+        rows = plain_rows(_entries_stmt(None), params)
     else:
-        rows = db.session.execute(_entries_stmt(tuple(statuses)), params)
+        rows = plain_rows(_entries_stmt(tuple(statuses)), params)
     return [CalendarEntry(*row) for row in rows]
 
 

@@ -25,6 +25,7 @@ from app.availability.models import Closure, OpeningWindow
 from app.bookings import engine
 from app.bookings.models import HOLDING, Booking, BookingEvent
 from app.bookings.transaction import lock_space, run_write
+from app.database import plain_rows
 from app.db import UTCDateTime, now_utc
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -62,12 +63,12 @@ class BookingResult:
 
 def space_rules(space: Space) -> engine.SpaceRules:
     # Plain rows, not ORM objects: this runs inside the write lock for every booking.
-    closures = db.session.execute(_statements().closures, {"space_id": space.id})
+    closures = plain_rows(_statements().closures, {"space_id": space.id})
     return _rules(space, _windows(space.id), [(start, end) for start, end in closures])
 
 
 def _windows(space_id: int) -> list[tuple]:
-    return db.session.execute(_statements().windows, {"space_id": space_id}).all()
+    return plain_rows(_statements().windows, {"space_id": space_id})
 
 
 def _rules(space: Space, windows, closures) -> engine.SpaceRules:
@@ -101,7 +102,7 @@ def _rules_and_taken(
     margin = timedelta(minutes=space.buffer_minutes)
     q = _statements()
     params = {"space_id": space.id, "lo": start - margin, "hi": end + margin}
-    rows = db.session.execute(q.held_and_closed if with_closures else q.held, params)
+    rows = plain_rows(q.held_and_closed if with_closures else q.held, params)
     capacity = space.capacity
     taken, closures = [], []
     for source, booking_id, b_start, b_end, seats, whole, kind in rows:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import joinedload
 from app import versions
 from app.accounts.models import User
 from app.bookings.models import HOLDING, Booking
+from app.database import plain_rows
 from app.db import now_utc
 from app.extensions import db
 from app.feeds import writer
@@ -92,9 +93,7 @@ def member_feed(user: User) -> Feed:
 
 def venue_feed(venue: Venue, language: str = "nl") -> Feed:
     """One small query for the venue's space ids (and their last change), not a join per poll."""
-    rows = db.session.execute(
-        sa.select(Space.id, Space.updated_at).where(Space.venue_id == venue.id).order_by(Space.id)
-    ).all()
+    rows = plain_rows(sa.select(Space.id, Space.updated_at).where(Space.venue_id == venue.id).order_by(Space.id))
     changed = (venue.updated_at, *([max(r.updated_at for r in rows)] if rows else []))
     return Feed(
         "venue",
@@ -179,10 +178,10 @@ def owner(kind: str, owner_id: int, language: str = "nl") -> Owner | None:
     members' names and addresses (`people`); a venue feed shows all its spaces: the sum of their
     counters (the set of spaces is fixed while the venue's own counter stands still).
     """
-    row = db.session.execute(_owner_stmt(kind), {"id": owner_id}).first()
-    if row is None:
+    rows = plain_rows(_owner_stmt(kind), {"id": owner_id})
+    if not rows:
         return None
-    secret, zone, own_language, *counters = row
+    secret, zone, own_language, *counters = rows[0]
     return Owner(secret, ZoneInfo(zone), own_language or language, tuple(int(v or 0) for v in counters))
 
 
@@ -237,7 +236,7 @@ def last_modified(feed: Feed, now: datetime | None = None) -> datetime | None:
         )
     elif feed.kind in ("venue", "space"):
         query = query.add_columns(sa.select(sa.func.max(User.updated_at)).scalar_subquery())
-    row = tuple(db.session.execute(feed.where(query)).one())
+    row = tuple(plain_rows(feed.where(query))[0])
     # The window slides at local midnight, so the body may change then with no row changing.
     stamps = [v for v in (*row, *feed.changed, start + timedelta(days=PAST_DAYS)) if v is not None]
     return max(stamps) if stamps else None
@@ -246,7 +245,7 @@ def last_modified(feed: Feed, now: datetime | None = None) -> datetime | None:
 def build(feed: Feed, base_url: str, now: datetime | None = None) -> bytes:
     """The feed's iCalendar body; the same bytes for the same data (so for the same ETag)."""
     start, end, first = feed.window(now or now_utc())
-    rows = db.session.execute(
+    rows = plain_rows(
         feed.where(
             sa.select(
                 Booking.id,
@@ -267,7 +266,7 @@ def build(feed: Feed, base_url: str, now: datetime | None = None) -> bytes:
             .where(Booking.start < end, Booking.end > start, Booking.status.in_(HOLDING))
             .order_by(Booking.start, Booking.id)
         )
-    ).all()
+    )
     space_ids = sorted({r.space_id for r in rows})
     spaces = db.session.scalars(sa.select(Space).where(Space.id.in_(space_ids)).options(joinedload(Space.venue)))
     return render(feed, rows, {s.id: s for s in spaces}, base_url, first)

@@ -21,6 +21,7 @@ from app.accounts.models import User
 from app.availability import rules, timeline
 from app.availability import services as availability
 from app.availability.models import OpeningWindow
+from app.database import plain_rows
 from app.extensions import db
 from app.venues import search as venue_search
 from app.venues import services as venues
@@ -175,7 +176,7 @@ def week_hours(spaces: Sequence[Space]) -> dict[int, list[tuple[str, str]]]:
     """
     texts: dict[int, list[list[str]]] = {s.id: [[] for _day in WEEKDAYS] for s in spaces}
     if texts:
-        rows = db.session.execute(
+        rows = plain_rows(
             sa.select(OpeningWindow.space_id, OpeningWindow.weekday, OpeningWindow.opens, OpeningWindow.closes)
             .where(OpeningWindow.space_id.in_(list(texts)))
             .order_by(OpeningWindow.weekday, OpeningWindow.opens)

@@ -28,6 +28,7 @@ from app.availability import rules
 from app.availability.localtime import BadTime, localize
 from app.availability.models import OpeningWindow
 from app.availability.services import SpaceLimits, free_time
+from app.database import plain_rows
 from app.extensions import db
 from app.venues.access import actor_params, can_manage_sql, can_see_sql, who
 from app.venues.models import Space, Venue
@@ -258,7 +259,7 @@ def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
     wanted = set(query.amenities)
     by_venue: dict[int, _Candidate | None] = {}
     zones: dict[str, ZoneInfo] = {}
-    for row in db.session.execute(stmt, params):
+    for row in plain_rows(stmt, params):
         venue_id = row[0]
         candidate = by_venue.get(venue_id, False)
         if candidate is None:  # out of reach
@@ -400,7 +401,7 @@ def _rows(
     venues: dict[int, tuple[SimpleNamespace, bool]] = {}
     spaces: dict[int, list[SimpleNamespace]] = {}
     split = len(venue_names)
-    for row in db.session.execute(stmt, {"space_ids": space_ids, **actor_params(actor)}):
+    for row in plain_rows(stmt, {"space_ids": space_ids, **actor_params(actor)}):
         venue_id = row[0]
         if venue_id not in venues:
             venues[venue_id] = (SimpleNamespace(**dict(zip(venue_names, row[:split], strict=True))), bool(row[-1]))
