@@ -1,12 +1,44 @@
-"""Small helpers for HTML views: domain errors onto forms, safe redirects."""
+"""Small helpers for HTML views: a form's write as one transaction, domain errors onto forms,
+safe redirects."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 
 from app.errors import DomainError
+from app.extensions import db
+
+
+class Saved(NamedTuple):
+    """A form's write that went through (true even when the service returned None)."""
+
+    value: Any
+
+
+def save(form: FlaskForm, write: Callable[[], Any]) -> Saved | None:
+    """Run a submitted form's write (one service call) as the request's one transaction.
+
+    Committed when the service accepts it; when it raises a DomainError, rolled back, with its
+    messages on the form's fields, and None: the view shows the form again (`status_of`: 422).
+    Other errors propagate (the request's transaction is rolled back by the error handler).
+    """
+    try:
+        value = write()
+    except DomainError as exc:
+        db.session.rollback()
+        populate_errors(form, exc)
+        return None
+    db.session.commit()
+    return Saved(value)
+
+
+def status_of(*forms: FlaskForm) -> int:
+    """422 when a form shown again carries errors (so tests and clients see the refusal)."""
+    return 422 if any(f.errors for f in forms) else 200
 
 
 def populate_errors(form: FlaskForm, error: DomainError) -> None:

@@ -10,7 +10,7 @@ from app.accounts import services
 from app.accounts.forms import HomeForm, LoginForm, PasswordForm, ProfileForm, RegisterForm, TokenForm
 from app.errors import DomainError, Throttled
 from app.extensions import db
-from app.web import populate_errors, safe_next
+from app.web import populate_errors, safe_next, save, status_of
 
 bp = Blueprint("accounts", __name__)
 
@@ -26,18 +26,16 @@ def register():
     form = RegisterForm()
     if request.method == "GET":
         form.language.data = request.accept_languages.best_match(("nl", "en"), default="nl")
-    if form.validate_on_submit():
-        try:
-            user = services.register_user(form.email.data, form.password.data, form.name.data, form.language.data)
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(_("Welcome to Dichtbij, %(name)s.", name=user.name), "success")
-            return redirect(url_for("home.index"))
-    return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
+    if form.validate_on_submit() and (
+        saved := save(
+            form,
+            lambda: services.register_user(form.email.data, form.password.data, form.name.data, form.language.data),
+        )
+    ):
+        login_user(saved.value)
+        flash(_("Welcome to Dichtbij, %(name)s.", name=saved.value.name), "success")
+        return redirect(url_for("home.index"))
+    return render_template("accounts/register.html", form=form), status_of(form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -82,21 +80,12 @@ def logout():
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_profile(current_user, form.name.data, form.language.data)
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("accounts.profile"))
-    elif form.errors:
-        status = 422
-    return render_profile(form, home_form(None)), status
+    if form.validate_on_submit() and save(
+        form, lambda: services.update_profile(current_user, form.name.data, form.language.data)
+    ):
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_profile(form, home_form(None)), status_of(form)
 
 
 def home_form(formdata) -> HomeForm:
@@ -131,13 +120,7 @@ def home():
             centres = {name: (n_lat, n_lon) for name, n_lat, n_lon in services.neighbourhoods()}
             lat, lon = centres[form.neighbourhood.data]
             label = label or form.neighbourhood.data
-        try:
-            services.set_home(current_user, label, lat, lon)
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-        else:
-            db.session.commit()
+        if save(form, lambda: services.set_home(current_user, label, lat, lon)):
             flash(_("Your home location is saved."), "success")
             return redirect(url_for("accounts.profile") + "#home")
     return render_profile(ProfileForm(formdata=None, obj=current_user), form), 422
@@ -147,21 +130,12 @@ def home():
 @login_required
 def password():
     form = PasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Your password is changed."), "success")
-            return redirect(url_for("accounts.profile"))
-    elif form.errors:
-        status = 422
-    return render_template("accounts/password.html", form=form), status
+    if form.validate_on_submit() and save(
+        form, lambda: services.change_password(current_user, form.current_password.data, form.new_password.data)
+    ):
+        flash(_("Your password is changed."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/password.html", form=form), status_of(form)
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

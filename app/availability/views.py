@@ -20,7 +20,7 @@ from app.extensions import db
 from app.venues import pages
 from app.venues import services as venues
 from app.venues.views import actor, manager_required
-from app.web import populate_errors
+from app.web import save
 
 bp = Blueprint("availability", __name__)
 
@@ -145,13 +145,7 @@ def copy_hours(space_id: int):
     copy_form = copy_hours_form(space, request.form)
     if copy_form is not None and copy_form.validate_on_submit():
         source = venues.managed_space(actor(), copy_form.source.data)
-        try:
-            availability.copy_hours(actor(), space, source)
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(copy_form, exc)
-        else:
-            db.session.commit()
+        if save(copy_form, lambda: availability.copy_hours(actor(), space, source)):
             flash(
                 _("The opening hours of %(source)s are copied to %(name)s.", source=source.name, name=space.name),
                 "success",
@@ -181,18 +175,16 @@ def closures(space_id: int):
         status = 422
         form = forms.get(variant) or forms["days"]
         if variant and form.validate():
-            try:
+
+            def add() -> None:
                 start, end = closure_range(form, space.venue.zone)
                 reason = form.reason.data or ""
                 if form.all_spaces.data:
                     availability.add_closure_to_spaces(actor(), space.venue.spaces, start, end, reason)
                 else:
                     availability.add_closure(actor(), space, start, end, reason)
-            except DomainError as exc:
-                db.session.rollback()
-                populate_errors(form, exc)
-            else:
-                db.session.commit()
+
+            if save(form, add):
                 if form.all_spaces.data:
                     flash(_("The closure is added to every space of %(venue)s.", venue=space.venue.name), "success")
                 else:

@@ -27,7 +27,7 @@ from app.venues import pages
 from app.venues import search as venue_search
 from app.venues import services as venues
 from app.venues.forms import ManagerForm, SpaceForm, VenueForm
-from app.web import populate_errors
+from app.web import populate_errors, save, status_of
 
 bp = Blueprint("venues", __name__)
 pages.register(bp)
@@ -69,10 +69,6 @@ def form_values(form: FlaskForm) -> dict:
     return {k: v for k, v in form.data.items() if k != "csrf_token"}
 
 
-def status_of(*forms: FlaskForm) -> int:
-    return 422 if any(f.errors for f in forms) else 200
-
-
 # -- managing venues -------------------------------------------------------------------------
 
 
@@ -86,16 +82,10 @@ def my_venues():
 @manager_required
 def new_venue():
     form = VenueForm()
-    if form.validate_on_submit():
-        try:
-            venue = venues.create_venue(actor(), form_values(form))
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("%(name)s is added. Now add its first space.", name=venue.name), "success")
-            return redirect(url_for("venues.new_space", venue_id=venue.id))
+    if form.validate_on_submit() and (saved := save(form, lambda: venues.create_venue(actor(), form_values(form)))):
+        venue = saved.value
+        flash(_("%(name)s is added. Now add its first space.", name=venue.name), "success")
+        return redirect(url_for("venues.new_space", venue_id=venue.id))
     return render_template("manage/venue_form.html", form=form, venue=None), status_of(form)
 
 
@@ -104,16 +94,9 @@ def new_venue():
 def edit_venue(venue_id: int):
     venue = venues.managed_venue(actor(), venue_id)
     form = VenueForm(obj=venue)
-    if form.validate_on_submit():
-        try:
-            venues.update_venue(actor(), venue, form_values(form))
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("%(name)s is saved.", name=venue.name), "success")
-            return redirect(url_for("venues.my_venues"))
+    if form.validate_on_submit() and save(form, lambda: venues.update_venue(actor(), venue, form_values(form))):
+        flash(_("%(name)s is saved.", name=venue.name), "success")
+        return redirect(url_for("venues.my_venues"))
     manager_form = ManagerForm(formdata=None)
     return render_venue_form(venue, form, manager_form)
 
@@ -123,16 +106,11 @@ def edit_venue(venue_id: int):
 def add_manager(venue_id: int):
     venue = venues.managed_venue(actor(), venue_id)
     manager_form = ManagerForm()
-    if manager_form.validate_on_submit():
-        try:
-            user = venues.add_manager(actor(), venue, manager_form.email.data)
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(manager_form, exc)
-        else:
-            db.session.commit()
-            flash(_("%(name)s now manages %(venue)s too.", name=user.name, venue=venue.name), "success")
-            return redirect(url_for("venues.edit_venue", venue_id=venue.id))
+    if manager_form.validate_on_submit() and (
+        saved := save(manager_form, lambda: venues.add_manager(actor(), venue, manager_form.email.data))
+    ):
+        flash(_("%(name)s now manages %(venue)s too.", name=saved.value.name, venue=venue.name), "success")
+        return redirect(url_for("venues.edit_venue", venue_id=venue.id))
     return render_venue_form(venue, VenueForm(formdata=None, obj=venue), manager_form)
 
 
@@ -165,16 +143,12 @@ def delete_venue(venue_id: int):
 def new_space(venue_id: int):
     venue = venues.managed_venue(actor(), venue_id)
     form = SpaceForm()
-    if form.validate_on_submit():
-        try:
-            space = venues.create_space(actor(), venue, form_values(form))
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("%(name)s is added. Now set its opening hours.", name=space.name), "success")
-            return redirect(url_for("availability.hours", space_id=space.id))
+    if form.validate_on_submit() and (
+        saved := save(form, lambda: venues.create_space(actor(), venue, form_values(form)))
+    ):
+        space = saved.value
+        flash(_("%(name)s is added. Now set its opening hours.", name=space.name), "success")
+        return redirect(url_for("availability.hours", space_id=space.id))
     return render_template("manage/space_form.html", form=form, venue=venue, space=None), status_of(form)
 
 
@@ -183,16 +157,9 @@ def new_space(venue_id: int):
 def edit_space(space_id: int):
     space = venues.managed_space(actor(), space_id)
     form = SpaceForm(obj=space)
-    if form.validate_on_submit():
-        try:
-            venues.update_space(actor(), space, form_values(form))
-        except DomainError as exc:
-            db.session.rollback()
-            populate_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("%(name)s is saved.", name=space.name), "success")
-            return redirect(url_for("venues.my_venues"))
+    if form.validate_on_submit() and save(form, lambda: venues.update_space(actor(), space, form_values(form))):
+        flash(_("%(name)s is saved.", name=space.name), "success")
+        return redirect(url_for("venues.my_venues"))
     return (
         render_template("manage/space_form.html", form=form, venue=space.venue, space=space),
         status_of(form),
