@@ -133,11 +133,18 @@ def run_write(work: Callable[[], T], *, keep_loaded: bool = False) -> T:
 
 
 def _run_write(work: Callable[[], T]) -> T:
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
     for attempt in range(ATTEMPTS):
-        db.session.commit()  # close the request's read transaction; nothing is pending
+        if sqlite or attempt or _has_pending():
+            # SQLite: a deferred (reading) transaction cannot become the writer while another
+            # writes, so it ends here and the write begins IMMEDIATE. PostgreSQL goes on in the
+            # request's transaction on the first attempt: under READ COMMITTED every statement
+            # reads what is committed, and the space's row lock orders the checks; ending it would
+            # cost a COMMIT, the pool's ping of the connection taken again, and a BEGIN.
+            db.session.commit()
         try:
             with writer_turn():
-                if db.session.get_bind().dialect.name == "sqlite":
+                if sqlite:
                     db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
                 try:
                     result = work()
@@ -157,6 +164,13 @@ def _run_write(work: Callable[[], T]) -> T:
                 raise
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _has_pending() -> bool:
+    """Changes the request made before its write (none expected): committed on their own first,
+    so a refused write never takes them back."""
+    session = db.session()
+    return bool(session.new or session.dirty or session.deleted)
 
 
 # -- SQLite: writers take turns ------------------------------------------------------------------

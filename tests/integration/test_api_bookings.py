@@ -533,6 +533,46 @@ def test_a_booking_reads_first_and_notes_the_tokens_use(fresh_app):
     assert bad.status_code == 401
 
 
+def test_a_booking_on_postgresql_is_one_transaction(fresh_app):
+    """PostgreSQL: the booking is written in the request's transaction (READ COMMITTED; the
+    space's row lock orders the checks), so a booking costs one BEGIN and one COMMIT, not a
+    second pair and the pool's second ping. SQLite ends its deferred read first."""
+    from sqlalchemy import event
+
+    from app.accounts.services import create_api_token, register_user
+
+    with fresh_app.app_context():
+        manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
+        member = register_user("anne@example.org", "long enough pw", "Anne", "en")
+        _token, plaintext = create_api_token(member, "test")
+        db.session.commit()
+        manager_id, engine = manager.id, db.engine
+    venue = make_venue(fresh_app, manager_id)
+    space = make_space(fresh_app, manager_id, venue, capacity=1, mode="seats")
+    client, headers = fresh_app.test_client(), bearer(plaintext)
+    assert book(client, headers, space, "2026-12-01T11:00", "2026-12-01T12:00").status_code == 201  # token noted
+
+    ends: list[str] = []
+    listeners = {"commit": lambda _conn: ends.append("commit"), "rollback": lambda _conn: ends.append("rollback")}
+    for name, listener in listeners.items():
+        event.listen(engine, name, listener)
+    try:
+        assert book(client, headers, space, "2026-12-01T09:00", "2026-12-01T10:00").status_code == 201
+        written = list(ends)
+        ends.clear()
+        assert book(client, headers, space, "2026-12-01T09:30", "2026-12-01T10:30").status_code == 409
+        refused = list(ends)
+    finally:
+        for name, listener in listeners.items():
+            event.remove(engine, name, listener)
+    postgresql = engine.dialect.name == "postgresql"
+    assert [e for e in written if e == "commit"] == (["commit"] if postgresql else ["commit", "commit"])
+    # Refused: rolled back whole, nothing committed on its behalf on PostgreSQL.
+    assert "commit" not in refused if postgresql else refused.count("commit") == 1
+    with fresh_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 2
+
+
 def test_sqlite_writers_take_turns(fresh_app):
     """Booking transactions queue for their turn (threads on a lock, processes on a file lock
     next to the database) instead of polling SQLite's busy handler."""
