@@ -36,9 +36,10 @@ def configure_engine_options(app: Flask) -> None:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     elif url.get_backend_name() == "postgresql":
-        # What `bookings.transaction` is written for, whatever the server's default: every
-        # statement reads what is committed; the space's row lock orders the checks.
-        options.setdefault("isolation_level", "READ COMMITTED")
+        # What `bookings.transaction` is written for, whatever the server's default or the
+        # configuration says: every statement reads what is committed; the space's row lock
+        # orders the checks. (Under REPEATABLE READ a check could miss a booking just made.)
+        options["isolation_level"] = "READ COMMITTED"
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

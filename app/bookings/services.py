@@ -379,7 +379,8 @@ def change_booking(
     def work() -> Booking:
         booking = visible_booking(actor, booking_id)
         space = booking.space
-        lock_space(space.id)
+        if lock_space(space.id):  # PostgreSQL: the space's rules as they are under the lock
+            db.session.refresh(space)
         db.session.refresh(booking)
         if not booking.holds_seats:
             raise DomainError.on("status", _l("A cancelled or declined booking cannot be changed."))
@@ -446,11 +447,19 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", now: datetime
     now = now or now_utc()
 
     def work() -> Booking:
-        booking = visible_booking(actor, booking_id)
+        booking = _under_lock(visible_booking(actor, booking_id))
         _cancel(actor, booking, reason, now)
         return booking
 
     return run_write(work)
+
+
+def _under_lock(booking: Booking) -> Booking:
+    """The booking as it is once its space is locked (PostgreSQL): a cancellation, approval or
+    decision committed meanwhile by someone else is seen, not overwritten."""
+    if lock_space(booking.space_id):
+        db.session.refresh(booking)
+    return booking
 
 
 def _cancel(actor: User, booking: Booking, reason: str, now: datetime) -> None:
@@ -487,9 +496,13 @@ def cancel_series(
     now = now or now_utc()
 
     def work() -> list[Booking]:
-        bookings = list(
-            db.session.scalars(sa.select(Booking).where(Booking.series_id == series_id).order_by(Booking.start))
-        )
+        series = sa.select(Booking).where(Booking.series_id == series_id)
+        space_id = db.session.scalar(series.with_only_columns(Booking.space_id).limit(1))
+        if space_id is None:
+            raise NotFound()
+        lock_space(space_id)  # a series is in one space; its bookings are read under the lock
+        fresh = series.order_by(Booking.start).execution_options(populate_existing=True)
+        bookings = list(db.session.scalars(fresh))
         visible = [b for b in bookings if b.member_id == actor.id or b.space.can_manage(actor)]
         if not visible:
             raise NotFound()
@@ -505,7 +518,7 @@ def cancel_series(
 
 
 def _decide(actor: User, booking_id: int, approve: bool, message: str, now: datetime) -> Booking:
-    booking = visible_booking(actor, booking_id)
+    booking = _under_lock(visible_booking(actor, booking_id))
     if not booking.space.can_manage(actor):
         raise Forbidden(detail=str(_l("Only the venue's managers may approve or decline requests.")))
     if booking.status != "pending":

@@ -27,7 +27,9 @@ except ImportError:  # not on POSIX: threads still take turns
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from app.errors import Conflict, DomainError
 from app.extensions import db
@@ -55,10 +57,14 @@ def _retryable(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
-def lock_space(space_id: int) -> None:
-    """Serialise bookings of one space (PostgreSQL); SQLite already holds its write lock."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(Space.id).where(Space.id == space_id).with_for_update())
+def lock_space(space_id: int) -> bool:
+    """Serialise writes to one space's bookings (PostgreSQL); SQLite already holds its write
+    lock. True when a row lock was taken: what was read before it may be older than the lock,
+    and a check must read it again."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return False
+    db.session.execute(sa.select(Space.id).where(Space.id == space_id).with_for_update())
+    return True
 
 
 def begin_reading() -> None:
@@ -133,15 +139,20 @@ def run_write(work: Callable[[], T], *, keep_loaded: bool = False) -> T:
 
 
 def _run_write(work: Callable[[], T]) -> T:
-    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    session = db.session()
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for attempt in range(ATTEMPTS):
-        if sqlite or attempt or _has_pending():
+        if sqlite or attempt or _has_written(session):
             # SQLite: a deferred (reading) transaction cannot become the writer while another
             # writes, so it ends here and the write begins IMMEDIATE. PostgreSQL goes on in the
-            # request's transaction on the first attempt: under READ COMMITTED every statement
-            # reads what is committed, and the space's row lock orders the checks; ending it would
-            # cost a COMMIT, the pool's ping of the connection taken again, and a BEGIN.
-            db.session.commit()
+            # request's transaction on the first attempt when it has only read: under READ
+            # COMMITTED every statement reads what is committed, and the space's row lock orders
+            # the checks; ending it would cost a COMMIT, the pool's ping of the connection taken
+            # again, and a BEGIN. (What the request changed is committed first, so a refused
+            # write never takes it back.)
+            session.commit()
+        elif session.expire_on_commit:
+            session.expire_all()  # as that commit would: `work` reads what it judges afresh
         try:
             with writer_turn():
                 if sqlite:
@@ -166,11 +177,29 @@ def _run_write(work: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _has_pending() -> bool:
-    """Changes the request made before its write (none expected): committed on their own first,
-    so a refused write never takes them back."""
-    session = db.session()
-    return bool(session.new or session.dirty or session.deleted)
+_WROTE = "dichtbij.wrote"  # in Session.info: the session's transaction has flushed a change
+
+
+def _has_written(session) -> bool:
+    """Whether the session's transaction holds a change: pending in the session, or already
+    flushed (an autoflush before a query empties `dirty`, not the transaction)."""
+    if session.info.get(_WROTE) or session.new or session.deleted:
+        return True
+    return any(session.is_modified(obj) for obj in session.dirty)
+
+
+def _note_flush(session, _flush_context) -> None:
+    session.info[_WROTE] = True
+
+
+def _forget_flushes(session, transaction) -> None:
+    if transaction.parent is None:  # the session's transaction, not a savepoint, has ended
+        session.info.pop(_WROTE, None)
+
+
+for _name, _listener in (("after_flush", _note_flush), ("after_transaction_end", _forget_flushes)):
+    if not event.contains(Session, _name, _listener):
+        event.listen(Session, _name, _listener)
 
 
 # -- SQLite: writers take turns ------------------------------------------------------------------

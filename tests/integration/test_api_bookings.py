@@ -3,11 +3,12 @@ changes, cancellation, approval, blocks, idempotency, access."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.accounts.models import User
 from app.bookings.models import Booking, BookingEvent
 from app.extensions import db
 from tests.factories import make_space, make_venue
@@ -571,6 +572,68 @@ def test_a_booking_on_postgresql_is_one_transaction(fresh_app):
     assert "commit" not in refused if postgresql else refused.count("commit") == 1
     with fresh_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 2
+
+
+def test_an_approval_never_revives_a_request_cancelled_meanwhile(fresh_app):
+    """The manager's page read the request as pending; the member cancelled it before the
+    manager pressed approve. The approval is refused and the booking stays cancelled (on
+    PostgreSQL the write goes on in the request's transaction: it must still read afresh)."""
+    from app.accounts.services import register_user
+    from app.bookings import services
+    from app.bookings.transaction import begin_reading
+    from app.errors import DomainError
+
+    with fresh_app.app_context():
+        manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
+        member = register_user("anne@example.org", "long enough pw", "Anne", "en")
+        db.session.commit()
+        manager_id, member_id = manager.id, member.id
+    venue = make_venue(fresh_app, manager_id)
+    space = make_space(fresh_app, manager_id, venue, requires_approval=True)
+    with fresh_app.app_context():
+        start = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+        member = db.session.get(User, member_id)
+        booking_id = services.create_booking(member, space, start, start + timedelta(hours=1)).bookings[0].id
+
+    with fresh_app.app_context():  # the manager's request
+        begin_reading()
+        manager = db.session.get(User, manager_id)
+        seen = db.session.get(Booking, booking_id)  # held, as the view holds what it shows
+        assert seen.status == "pending"
+        with fresh_app.app_context():  # meanwhile, the member's request
+            services.cancel_booking(db.session.get(User, member_id), booking_id)
+        with pytest.raises(DomainError):
+            services.approve_booking(manager, booking_id)
+        assert seen.status == "cancelled"
+    with fresh_app.app_context():
+        assert db.session.get(Booking, booking_id).status == "cancelled"
+
+
+def test_a_refused_change_keeps_the_tokens_noted_use(fresh_app):
+    """A request that notes its token's use and then has its write refused keeps the note: what
+    the request changed before the write is committed first, even when a query already flushed it."""
+    from app.accounts.models import ApiToken
+    from app.accounts.services import create_api_token, register_user
+
+    with fresh_app.app_context():
+        manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
+        member = register_user("anne@example.org", "long enough pw", "Anne", "en")
+        _token, plaintext = create_api_token(member, "test")
+        db.session.commit()
+        manager_id = manager.id
+    venue = make_venue(fresh_app, manager_id)
+    space = make_space(fresh_app, manager_id, venue, capacity=1, mode="seats")
+    client, headers = fresh_app.test_client(), bearer(plaintext)
+    first = book(client, headers, space, "2026-12-01T09:00", "2026-12-01T10:00").json["id"]
+    assert book(client, headers, space, "2026-12-01T10:00", "2026-12-01T11:00").status_code == 201
+    with fresh_app.app_context():
+        db.session.execute(sa.update(ApiToken).values(last_used_at=None))  # its use is due again
+        db.session.commit()
+
+    moved = client.patch(f"/api/v1/bookings/{first}", json={"end": "2026-12-01T10:30"}, headers=headers)
+    assert moved.status_code == 409, moved.json  # the next booking holds 10:00
+    with fresh_app.app_context():
+        assert db.session.scalar(sa.select(ApiToken.last_used_at)) is not None
 
 
 def test_sqlite_writers_take_turns(fresh_app):
