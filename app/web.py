@@ -49,7 +49,7 @@ def populate_errors(form: FlaskForm, error: DomainError) -> None:
             field.errors = [*field.errors, *messages]
         else:
             form.form_errors.extend(messages)
-    if not error.errors:
+    if not any(error.errors.values()):  # a refusal always shows, so the form is never "fine"
         form.form_errors.append(error.detail)
 
 

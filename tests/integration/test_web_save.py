@@ -63,3 +63,15 @@ def test_an_accepted_write_is_committed_and_returns_what_the_service_did(app, me
         assert status_of(form) == 200
         db.session.rollback()  # nothing left to undo: it was committed
     assert stored_name(app, member.id) == "Fenna"
+
+
+def test_a_refusal_with_empty_field_lists_still_shows(app, member):
+    with app.test_request_context(method="POST"):
+        form = NameForm(meta={"csrf": False})
+
+        def write():
+            raise DomainError({"name": []}, detail="Not now.")
+
+        assert save(form, write) is None
+        assert form.form_errors == ["Not now."]
+        assert status_of(form) == 422
