@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 from sqlalchemy import Executable, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row, make_url
 
 from app.extensions import db
@@ -20,6 +22,24 @@ def plain_rows(statement: Executable, params: dict | None = None) -> list[Row]:
     result layer (made for entities: it costs about a microsecond a row more, and a search reads
     hundreds) and fetched at once rather than row by row."""
     return db.session.connection().execute(statement, params).all()
+
+
+def dialect_name() -> str:
+    """The session's database: "sqlite" or "postgresql" (statements built once per kind)."""
+    return db.session.get_bind().dialect.name
+
+
+def one_of(column, name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """`column` is one of the list bound as `name` when the statement runs.
+
+    On PostgreSQL `column = ANY(:name)`: one array parameter, so the statement's text is the same
+    however long the list, and PostgreSQL plans it once per connection (psycopg prepares what
+    it sees often). An IN list is a statement of its own for every length — a search's lists
+    vary, more lengths than psycopg keeps prepared — and binds every id on its own. SQLite has
+    no arrays: an expanding IN there."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def configure_engine_options(app: Flask) -> None:

@@ -17,7 +17,7 @@ from app.accounts.models import User
 from app.availability import rules
 from app.availability.localtime import day_range, start_of_day
 from app.availability.models import Closure, OpeningWindow
-from app.database import plain_rows
+from app.database import dialect_name, one_of, plain_rows
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.venues.access import actor_params, can_see_sql, who
@@ -174,7 +174,7 @@ def _space_limits_stmt(who_: str):
 
 
 @functools.cache
-def _hours_and_closures_stmt(by_weekday: bool):
+def _hours_and_closures_stmt(by_weekday: bool, dialect: str):
     windows, closures = OpeningWindow.__table__.c, Closure.__table__.c
     blank_time = sa.type_coerce(sa.null(), windows.opens.type)
     blank_instant = sa.type_coerce(sa.null(), closures.start.type)
@@ -185,11 +185,11 @@ def _hours_and_closures_stmt(by_weekday: bool):
         windows.closes,
         blank_instant.label("start"),
         blank_instant.label("end"),
-    ).where(windows.space_id.in_(sa.bindparam("space_ids", expanding=True)))
+    ).where(one_of(windows.space_id, "space_ids", dialect))
     if by_weekday:
-        windows_stmt = windows_stmt.where(windows.weekday.in_(sa.bindparam("weekdays", expanding=True)))
+        windows_stmt = windows_stmt.where(one_of(windows.weekday, "weekdays", dialect))
     closures_stmt = sa.select(closures.space_id, sa.null(), blank_time, blank_time, closures.start, closures.end).where(
-        closures.space_id.in_(sa.bindparam("space_ids", expanding=True)),
+        one_of(closures.space_id, "space_ids", dialect),
         closures.start < sa.bindparam("end"),
         closures.end > sa.bindparam("start"),
     )
@@ -209,7 +209,7 @@ def hours_and_closures(
     closures: dict[int, list[rules.Interval]] = defaultdict(list)
     made: dict[tuple[int, time, time], rules.Window] = {}  # spaces share their hours: one Window each
     for space_id, weekday, opens, closes, c_start, c_end in plain_rows(
-        _hours_and_closures_stmt(weekdays is not None), params
+        _hours_and_closures_stmt(weekdays is not None, dialect_name()), params
     ):
         if weekday is None:
             closures[space_id].append(rules.Interval(c_start, c_end))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.availability import rules
 from app.bookings.models import HOLDING, Booking
-from app.database import plain_rows
+from app.database import dialect_name, one_of, plain_rows
 from app.feeds.import_models import ImportedBlock
 from app.venues.models import Space
 
@@ -27,16 +27,15 @@ def busy_for_spaces(space_ids: Sequence[int], start: datetime, end: datetime) ->
     if not space_ids:
         return {}
     busy: dict[int, list[rules.Busy]] = defaultdict(list)
-    rows = plain_rows(_busy_stmt(), {"space_ids": list(space_ids), "start": start, "end": end})
+    rows = plain_rows(_busy_stmt(dialect_name()), {"space_ids": list(space_ids), "start": start, "end": end})
     for space_id, b_start, b_end, seats, whole, capacity in rows:
         busy[space_id].append(rules.Busy(b_start, b_end, capacity if whole else seats))
     return busy
 
 
 @functools.cache
-def _busy_stmt() -> sa.CompoundSelect:
+def _busy_stmt(dialect: str) -> sa.CompoundSelect:
     """Built once and reused with bound values: building it cost more than running it."""
-    space_ids = sa.bindparam("space_ids", expanding=True)
     start, end = sa.bindparam("start"), sa.bindparam("end")
     bookings = (
         sa.select(
@@ -48,14 +47,23 @@ def _busy_stmt() -> sa.CompoundSelect:
             Space.capacity,
         )
         .join(Space, Space.id == Booking.space_id)
-        .where(Booking.space_id.in_(space_ids), Booking.status.in_(HOLDING), Booking.start < end, Booking.end > start)
+        .where(
+            one_of(Booking.space_id, "space_ids", dialect),
+            Booking.status.in_(HOLDING),
+            Booking.start < end,
+            Booking.end > start,
+        )
     )
     imported = (
         sa.select(
             ImportedBlock.space_id, ImportedBlock.start, ImportedBlock.end, Space.capacity, sa.true(), Space.capacity
         )
         .join(Space, Space.id == ImportedBlock.space_id)
-        .where(ImportedBlock.space_id.in_(space_ids), ImportedBlock.start < end, ImportedBlock.end > start)
+        .where(
+            one_of(ImportedBlock.space_id, "space_ids", dialect),
+            ImportedBlock.start < end,
+            ImportedBlock.end > start,
+        )
     )
     return sa.union_all(bookings, imported)
 
@@ -99,14 +107,14 @@ def calendar_entries(
         return []
     params = {"space_ids": list(space_ids), "start": start, "end": end}
     if tuple(statuses) == ("pending",):
-        rows = plain_rows(_entries_stmt(None), params)
+        rows = plain_rows(_entries_stmt(None, dialect_name()), params)
     else:
-        rows = plain_rows(_entries_stmt(tuple(statuses)), params)
+        rows = plain_rows(_entries_stmt(tuple(statuses), dialect_name()), params)
     return [CalendarEntry(*row) for row in rows]
 
 
 @functools.cache
-def _entries_stmt(statuses: tuple[str, ...] | None) -> sa.Select:
+def _entries_stmt(statuses: tuple[str, ...] | None, dialect: str) -> sa.Select:
     """None: the pending requests, by the status written out, so the partial index of pending
     bookings (`ix_bookings_pending`) serves them however many bookings a venue holds."""
     status = Booking.status == sa.literal_column("'pending'") if statuses is None else Booking.status.in_(statuses)
@@ -125,7 +133,7 @@ def _entries_stmt(statuses: tuple[str, ...] | None) -> sa.Select:
         )
         .outerjoin(User, User.id == Booking.member_id)
         .where(
-            Booking.space_id.in_(sa.bindparam("space_ids", expanding=True)),
+            one_of(Booking.space_id, "space_ids", dialect),
             status,
             Booking.start < sa.bindparam("end"),
             Booking.end > sa.bindparam("start"),

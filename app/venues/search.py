@@ -28,7 +28,7 @@ from app.availability import rules
 from app.availability.localtime import BadTime, localize
 from app.availability.models import OpeningWindow
 from app.availability.services import SpaceLimits, free_time
-from app.database import plain_rows
+from app.database import dialect_name, one_of, plain_rows
 from app.extensions import db
 from app.venues.access import actor_params, can_manage_sql, can_see_sql, who
 from app.venues.models import Space, Venue
@@ -203,7 +203,7 @@ def search(actor: User | None, query: SearchQuery, now: datetime, *, as_rows: bo
 
 
 @functools.cache
-def _candidates_stmt(who_: str, near: bool, kind: bool, window: bool, amenities: bool):
+def _candidates_stmt(who_: str, near: bool, kind: bool, window: bool, amenities: bool, dialect: str):
     columns = [
         Venue.id,
         Venue.name,
@@ -234,7 +234,7 @@ def _candidates_stmt(who_: str, near: bool, kind: bool, window: bool, amenities:
     if window:
         # Never open on a day the window touches: never free in it.
         open_then = sa.select(OpeningWindow.id).where(
-            OpeningWindow.space_id == Space.id, OpeningWindow.weekday.in_(sa.bindparam("weekdays", expanding=True))
+            OpeningWindow.space_id == Space.id, one_of(OpeningWindow.weekday, "weekdays", dialect)
         )
         stmt = stmt.where(open_then.exists())
     return stmt
@@ -254,7 +254,12 @@ def _candidates(actor: User | None, query: SearchQuery) -> list[_Candidate]:
     if weekdays is not None:
         params["weekdays"] = sorted(weekdays)
     stmt = _candidates_stmt(
-        who(actor), query.near is not None, bool(query.kind), weekdays is not None, bool(query.amenities)
+        who(actor),
+        query.near is not None,
+        bool(query.kind),
+        weekdays is not None,
+        bool(query.amenities),
+        dialect_name(),
     )
     wanted = set(query.amenities)
     by_venue: dict[int, _Candidate | None] = {}
@@ -335,10 +340,10 @@ def _free_in(
 
 
 @functools.cache
-def _load_stmt(who_: str):
+def _load_stmt(who_: str, dialect: str):
     return (
         sa.select(Venue, can_manage_sql(who_))
-        .where(Venue.id.in_(sa.bindparam("venue_ids", expanding=True)))
+        .where(one_of(Venue.id, "venue_ids", dialect))
         .options(joinedload(Venue.spaces))
     )
 
@@ -351,7 +356,8 @@ def _load(
     if not page:
         return []
     params = {"venue_ids": [c.venue_id for c, _ in page], **actor_params(actor)}
-    venues = {v.id: (v, bool(m)) for v, m in db.session.execute(_load_stmt(who(actor)), params).unique()}
+    stmt = _load_stmt(who(actor), dialect_name())
+    venues = {v.id: (v, bool(m)) for v, m in db.session.execute(stmt, params).unique()}
     hits = []
     for candidate, free in page:
         venue, manages = venues.get(candidate.venue_id, (None, False))
@@ -370,7 +376,7 @@ _UNSHOWN = {"created_at", "updated_at"}  # columns no answer shows: not read
 
 
 @functools.cache
-def _rows_stmt(who_: str):
+def _rows_stmt(who_: str, dialect: str):
     venue_columns = [c for c in Venue.__table__.columns if c.key not in _UNSHOWN]
     space_columns = [c for c in Space.__table__.columns if c.key not in _UNSHOWN]
     stmt = (
@@ -380,7 +386,7 @@ def _rows_stmt(who_: str):
             can_manage_sql(who_).label("venue_managed"),
         )
         .select_from(Space.__table__.join(Venue.__table__))
-        .where(Space.__table__.c.id.in_(sa.bindparam("space_ids", expanding=True)))
+        .where(one_of(Space.__table__.c.id, "space_ids", dialect))
         .order_by(Space.__table__.c.id)
     )
     return stmt, [c.key for c in venue_columns], [c.key for c in space_columns]
@@ -397,7 +403,7 @@ def _rows(
     space_ids = [
         space.id for candidate, free in page for space, _seats in candidate.spaces if free is None or space.id in free
     ]
-    stmt, venue_names, space_names = _rows_stmt(who(actor))
+    stmt, venue_names, space_names = _rows_stmt(who(actor), dialect_name())
     venues: dict[int, tuple[SimpleNamespace, bool]] = {}
     spaces: dict[int, list[SimpleNamespace]] = {}
     split = len(venue_names)
