@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.availability.models import Closure, OpeningWindow
 from app.extensions import db
 from app.venues.models import Space, Venue
-from tests.factories import LOMBOK, make_space, make_venue, venue_values
+from tests.factories import LOMBOK, make_space, make_venue, make_venues_with_a_space, venue_values
 
 
 def bearer(token):
@@ -507,15 +507,17 @@ def analyse(app) -> None:
 
 
 def test_search_over_many_venues_uses_a_fixed_number_of_queries(app, client, manager, member, make_token, frozen_now):
-    for i in range(1000):
-        vid = make_venue(
-            app,
-            manager.id,
-            name=f"Venue {i:04d}",
-            lat=LOMBOK[0] + (i % 40) * 0.0005,
-            lon=LOMBOK[1] + (i // 40) * 0.0005,
-        )
-        make_space(app, manager.id, vid, hours="weekdays" if i % 2 else None)
+    make_venues_with_a_space(
+        app,
+        manager.id,
+        [
+            (
+                {"name": f"Venue {i:04d}", "lat": LOMBOK[0] + (i % 40) * 0.0005, "lon": LOMBOK[1] + (i // 40) * 0.0005},
+                "weekdays" if i % 2 else None,
+            )
+            for i in range(1000)
+        ],
+    )
     analyse(app)
     headers = bearer(make_token(member))
     base = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&free_from=2026-12-01T09:00&free_to=2026-12-01T12:00"
@@ -555,10 +557,18 @@ def test_search_over_many_venues_uses_a_fixed_number_of_queries(app, client, man
 def test_search_with_few_free_venues_takes_three_rounds(app, client, manager, member, make_token, frozen_now):
     """Free venues thin out with distance: a first guess, a second from the share seen, then the rest."""
     free = [i for i in range(400) if (i < 100 and i % 10 == 0) or (i >= 100 and i % 50 == 0)]
-    for i in range(400):
-        vid = make_venue(app, manager.id, name=f"Venue {i:04d}", lat=LOMBOK[0] + i * 0.0001, lon=LOMBOK[1])
-        # Open every day until 22:00, or on weekdays until 17:00 (so not at 16:00-18:00).
-        make_space(app, manager.id, vid, hours="daily" if i in free else "weekdays")
+    # Open every day until 22:00, or on weekdays until 17:00 (so not at 16:00-18:00).
+    make_venues_with_a_space(
+        app,
+        manager.id,
+        [
+            (
+                {"name": f"Venue {i:04d}", "lat": LOMBOK[0] + i * 0.0001, "lon": LOMBOK[1]},
+                "daily" if i in free else "weekdays",
+            )
+            for i in range(400)
+        ],
+    )
     analyse(app)
     headers = bearer(make_token(member))
     url = f"/api/v1/venues?near={LOMBOK[0]},{LOMBOK[1]}&free_from=2026-12-01T16:00&free_to=2026-12-01T18:00"
