@@ -777,7 +777,8 @@ def test_one_sender_takes_several_commits_as_one_batch(own_app, smtp_server, mon
     own = own_app(MAIL_PORT=smtp_server.port)
     booking_id = prepare(own)
     sender = own.extensions["dichtbij.outbox"]
-    monkeypatch.setattr(sender, "LINGER", 5.0)
+    monkeypatch.setattr(sender, "LINGER", 5.0)  # time enough for three commits to join
+    monkeypatch.setattr(outbox_module, "BATCH", 3)  # and no need to wait longer once they have
     batches = []
     real_deliver = outbox_module.deliver
 
