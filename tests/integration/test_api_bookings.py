@@ -496,18 +496,24 @@ def fresh_app(database_kind, tmp_path):
         db.engine.dispose()
 
 
-def test_a_booking_reads_first_and_notes_the_tokens_use(fresh_app):
-    """Before the write transaction the request only reads (on SQLite: BEGIN DEFERRED); a token
-    whose last use is due is still recorded, in a write transaction of its own."""
-    from app.accounts.models import ApiToken
+def people(app) -> tuple[int, int, str]:
+    """A manager and a member with an API token (the member's), on an app of its own."""
     from app.accounts.services import create_api_token, register_user
 
-    with fresh_app.app_context():
+    with app.app_context():
         manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
         member = register_user("anne@example.org", "long enough pw", "Anne", "en")
         _token, plaintext = create_api_token(member, "test")
         db.session.commit()
-        manager_id = manager.id
+        return manager.id, member.id, plaintext
+
+
+def test_a_booking_reads_first_and_notes_the_tokens_use(fresh_app):
+    """Before the write transaction the request only reads (on SQLite: BEGIN DEFERRED); a token
+    whose last use is due is still recorded, in a write transaction of its own."""
+    from app.accounts.models import ApiToken
+
+    manager_id, _member_id, plaintext = people(fresh_app)
     venue = make_venue(fresh_app, manager_id)
     space = make_space(fresh_app, manager_id, venue, capacity=4, mode="seats")
     client = fresh_app.test_client()
@@ -540,14 +546,9 @@ def test_a_booking_on_postgresql_is_one_transaction(fresh_app):
     second pair and the pool's second ping. SQLite ends its deferred read first."""
     from sqlalchemy import event
 
-    from app.accounts.services import create_api_token, register_user
-
+    manager_id, _member_id, plaintext = people(fresh_app)
     with fresh_app.app_context():
-        manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
-        member = register_user("anne@example.org", "long enough pw", "Anne", "en")
-        _token, plaintext = create_api_token(member, "test")
-        db.session.commit()
-        manager_id, engine = manager.id, db.engine
+        engine = db.engine
     venue = make_venue(fresh_app, manager_id)
     space = make_space(fresh_app, manager_id, venue, capacity=1, mode="seats")
     client, headers = fresh_app.test_client(), bearer(plaintext)
@@ -578,16 +579,11 @@ def test_an_approval_never_revives_a_request_cancelled_meanwhile(fresh_app):
     """The manager's page read the request as pending; the member cancelled it before the
     manager pressed approve. The approval is refused and the booking stays cancelled (on
     PostgreSQL the write goes on in the request's transaction: it must still read afresh)."""
-    from app.accounts.services import register_user
     from app.bookings import services
     from app.bookings.transaction import begin_reading
     from app.errors import DomainError
 
-    with fresh_app.app_context():
-        manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
-        member = register_user("anne@example.org", "long enough pw", "Anne", "en")
-        db.session.commit()
-        manager_id, member_id = manager.id, member.id
+    manager_id, member_id, _plaintext = people(fresh_app)
     venue = make_venue(fresh_app, manager_id)
     space = make_space(fresh_app, manager_id, venue, requires_approval=True)
     with fresh_app.app_context():
@@ -613,14 +609,8 @@ def test_a_refused_change_keeps_the_tokens_noted_use(fresh_app):
     """A request that notes its token's use and then has its write refused keeps the note: what
     the request changed before the write is committed first, even when a query already flushed it."""
     from app.accounts.models import ApiToken
-    from app.accounts.services import create_api_token, register_user
 
-    with fresh_app.app_context():
-        manager = register_user("beheer@example.org", "long enough pw", "Marja", "nl", "manager")
-        member = register_user("anne@example.org", "long enough pw", "Anne", "en")
-        _token, plaintext = create_api_token(member, "test")
-        db.session.commit()
-        manager_id = manager.id
+    manager_id, _member_id, plaintext = people(fresh_app)
     venue = make_venue(fresh_app, manager_id)
     space = make_space(fresh_app, manager_id, venue, capacity=1, mode="seats")
     client, headers = fresh_app.test_client(), bearer(plaintext)
