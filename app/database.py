@@ -24,6 +24,12 @@ def plain_rows(statement: Executable, params: dict | None = None) -> list[Row]:
     return db.session.connection().execute(statement, params).all()
 
 
+def plain_row(statement: Executable, params: dict | None = None) -> Row | None:
+    """The first row of such a statement (one asked for by its key), or None."""
+    rows = plain_rows(statement, params)
+    return rows[0] if rows else None
+
+
 def dialect_name() -> str:
     """The session's database: "sqlite" or "postgresql" (statements built once per kind)."""
     return db.session.get_bind().dialect.name

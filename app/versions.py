@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.database import plain_rows
+from app.database import plain_row
 from app.extensions import db
 
 PLACES = "places"
@@ -64,8 +64,8 @@ def of_venue_spaces() -> sa.ScalarSelect:
 def of_venue(venue_id: int) -> tuple[int, ...] | None:
     """Moves with every change a venue's calendars show: the venue, its spaces, their bookings,
     hours, closures and imported busy time, and the names of members. None: no such venue."""
-    rows = plain_rows(_venue_stmt(), {"id": venue_id})
-    return tuple(rows[0]) if rows else None
+    row = plain_row(_venue_stmt(), {"id": venue_id})
+    return None if row is None else tuple(row)
 
 
 @functools.cache

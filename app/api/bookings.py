@@ -22,7 +22,7 @@ from app.availability.spans import read_span
 from app.bookings import services as bookings
 from app.bookings.forms import BlockForm, BookingForm, ChangeForm, ListForm, MessageForm, ReasonForm, SeriesCancelForm
 from app.bookings.models import Booking, IdempotencyKey
-from app.database import plain_rows
+from app.database import plain_row
 from app.db import now_utc
 from app.errors import DomainError
 from app.extensions import db
@@ -79,8 +79,7 @@ def _space_zone(space_id: int) -> ZoneInfo:
             .join(Space, Space.venue_id == Venue.id)
             .where(Space.id == sa.bindparam("space_id"))
         )
-    rows = plain_rows(_SPACE_ZONE, {"space_id": space_id, "actor_id": g.actor.id})
-    row = rows[0] if rows else None
+    row = plain_row(_SPACE_ZONE, {"space_id": space_id, "actor_id": g.actor.id})
     if row is None or not (row.published or g.actor.is_admin or row.manages):  # Space.can_see
         raise DomainError.on("space_id", _l("This space does not exist."))
     return ZoneInfo(row.timezone)

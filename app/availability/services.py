@@ -17,7 +17,7 @@ from app.accounts.models import User
 from app.availability import rules
 from app.availability.localtime import day_range, start_of_day
 from app.availability.models import Closure, OpeningWindow
-from app.database import dialect_name, one_of, plain_rows
+from app.database import dialect_name, one_of, plain_row, plain_rows
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.venues.access import actor_params, can_see_sql, who
@@ -146,10 +146,9 @@ def visible_space_limits(actor: User | None, space_id: int) -> SpaceLimits:
     """What free time depends on of a space the actor may see, from one plain row; NotFound as
     `venues.services.visible_space` (whose rule `can_see_sql` states in SQL)."""
     params = {"space_id": space_id, **actor_params(actor)}
-    rows = plain_rows(_space_limits_stmt(who(actor)), params)
-    if not rows or not rows[0][6]:
+    row = plain_row(_space_limits_stmt(who(actor)), params)
+    if row is None or not row[6]:
         raise NotFound()
-    row = rows[0]
     return SpaceLimits(*row[:5], ZoneInfo(row[5]))
 
 

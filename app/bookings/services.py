@@ -25,7 +25,7 @@ from app.availability.models import Closure, OpeningWindow
 from app.bookings import engine
 from app.bookings.models import HOLDING, Booking, BookingEvent
 from app.bookings.transaction import lock_space, run_write
-from app.database import plain_rows
+from app.database import dialect_name, plain_rows
 from app.db import UTCDateTime, now_utc
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -167,7 +167,7 @@ def _locked_space(actor: User, space_id: int) -> tuple[Space, bool]:
     """The space and its venue as they are now, read inside the write transaction (one statement;
     on PostgreSQL it takes the space's row lock, `lock_space`, as it reads), and whether `actor`
     manages the venue (asked in the same statement: no load of the venue's managers)."""
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    postgresql = dialect_name() == "postgresql"
     space, manages = space_and_manages(actor, space_id, fresh=True, lock=postgresql)
     if space is None or not (space.venue.published or manages):  # Space.can_see
         raise DomainError.on("space_id", _l("This space does not exist."))

@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from app.database import dialect_name
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.venues.models import Space
@@ -61,7 +62,7 @@ def lock_space(space_id: int) -> bool:
     """Serialise writes to one space's bookings (PostgreSQL); SQLite already holds its write
     lock. True when a row lock was taken: what was read before it may be older than the lock,
     and a check must read it again."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if dialect_name() != "postgresql":
         return False
     db.session.execute(sa.select(Space.id).where(Space.id == space_id).with_for_update())
     return True
@@ -77,7 +78,7 @@ def begin_reading() -> None:
     PostgreSQL.
     """
     session = db.session()
-    if session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+    if session.in_transaction() or dialect_name() != "sqlite":
         return
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})
 
@@ -91,7 +92,7 @@ def write_pending_now() -> None:
     session = db.session()
     if not (session.new or session.dirty or session.deleted):
         return
-    if session.get_bind().dialect.name != "sqlite":
+    if dialect_name() != "sqlite":
         session.commit()
         return
     if session.new or session.deleted:
@@ -140,7 +141,7 @@ def run_write(work: Callable[[], T], *, keep_loaded: bool = False) -> T:
 
 def _run_write(work: Callable[[], T]) -> T:
     session = db.session()
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = dialect_name() == "sqlite"
     for attempt in range(ATTEMPTS):
         if sqlite or attempt or _has_written(session):
             # SQLite: a deferred (reading) transaction cannot become the writer while another

@@ -34,7 +34,7 @@ from sqlalchemy.orm import joinedload
 from app import versions
 from app.accounts.models import User
 from app.bookings.models import HOLDING, Booking
-from app.database import plain_rows
+from app.database import plain_row, plain_rows
 from app.db import now_utc
 from app.extensions import db
 from app.feeds import writer
@@ -178,10 +178,10 @@ def owner(kind: str, owner_id: int, language: str = "nl") -> Owner | None:
     members' names and addresses (`people`); a venue feed shows all its spaces: the sum of their
     counters (the set of spaces is fixed while the venue's own counter stands still).
     """
-    rows = plain_rows(_owner_stmt(kind), {"id": owner_id})
-    if not rows:
+    row = plain_row(_owner_stmt(kind), {"id": owner_id})
+    if row is None:
         return None
-    secret, zone, own_language, *counters = rows[0]
+    secret, zone, own_language, *counters = row
     return Owner(secret, ZoneInfo(zone), own_language or language, tuple(int(v or 0) for v in counters))
 
 
@@ -236,7 +236,7 @@ def last_modified(feed: Feed, now: datetime | None = None) -> datetime | None:
         )
     elif feed.kind in ("venue", "space"):
         query = query.add_columns(sa.select(sa.func.max(User.updated_at)).scalar_subquery())
-    row = tuple(plain_rows(feed.where(query))[0])
+    row = tuple(plain_row(feed.where(query)))  # an aggregate: always one row
     # The window slides at local midnight, so the body may change then with no row changing.
     stamps = [v for v in (*row, *feed.changed, start + timedelta(days=PAST_DAYS)) if v is not None]
     return max(stamps) if stamps else None

@@ -38,6 +38,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from app.accounts.models import User
 from app.availability.localtime import start_of_day
 from app.bookings.models import HOLDING, Booking
+from app.database import dialect_name
 from app.db import now_utc
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -416,7 +417,7 @@ def delete_import(actor: User, import_: CalendarImport) -> None:
 
 def _lock(import_: CalendarImport) -> None:
     """One sync of an import at a time (PostgreSQL); SQLite writers already take turns."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect_name() == "postgresql":
         db.session.execute(sa.select(CalendarImport.id).where(CalendarImport.id == import_.id).with_for_update())
 
 

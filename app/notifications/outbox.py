@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.accounts.models import User
 from app.bookings.models import Booking
 from app.bookings.transaction import begin_reading, writer_turn
+from app.database import dialect_name
 from app.db import now_utc
 from app.extensions import db
 from app.notifications.compose import METHODS, Mail, Recipient, compose_booking_mail
@@ -155,7 +156,7 @@ def _begin_write() -> None:
     (BEGIN IMMEDIATE): a transaction that read before writing fails at once when another writer
     got in between."""
     db.session.commit()
-    if db.session.get_bind().dialect.name == "sqlite":
+    if dialect_name() == "sqlite":
         db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
